@@ -1,0 +1,566 @@
+"""The linkage network's domain model (情報提供ネットワークシステムのモック).
+
+Every model names its Japanese term. Labels are bilingual ("日本語 (English)") so the admin
+reads the same for a Japanese-speaking operator and an outside reviewer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from agencies.codes import (
+    validate_affair_code,
+    validate_item_code,
+    validate_local_government_code,
+)
+
+
+class OrganizationKind(models.TextChoices):
+    MUNICIPALITY = "municipality", "市区町村 (Municipality)"
+    PREFECTURE = "prefecture", "都道府県 (Prefecture)"
+    NATIONAL = "national", "国の機関 (National body)"
+    INSURER = "insurer", "医療保険者等 (Insurer)"
+
+
+class Organization(models.Model):
+    """団体: a local government, national body or insurer, identified by its 団体コード."""
+
+    code = models.CharField(
+        "団体コード (Organisation code)",
+        max_length=6,
+        unique=True,
+        validators=[validate_local_government_code],
+    )
+    kind = models.CharField("種別 (Kind)", max_length=16, choices=OrganizationKind.choices)
+    name = models.CharField("名称 (Name)", max_length=100)
+    name_en = models.CharField("英語名 (English name)", max_length=100, blank=True)
+    prefecture_name = models.CharField("都道府県 (Prefecture)", max_length=10, blank=True)
+
+    class Meta:
+        verbose_name = "団体 (Organisation)"
+        verbose_name_plural = "団体 (Organisations)"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class InstitutionKind(models.TextChoices):
+    """The requester/provider kinds of the permitted table (別表第二の照会者・提供者の区分)."""
+
+    MUNICIPALITY_HEAD = "municipality_head", "市町村長 (Mayor's office)"
+    PREFECTURE_HEAD = "prefecture_head", "都道府県知事等 (Governor's office)"
+    BOARD_OF_EDUCATION = "board_of_education", "教育委員会 (Board of education)"
+    NATIONAL = "national", "国の行政機関 (National ministry)"
+    PENSION_SERVICE = "pension_service", "日本年金機構 (Japan Pension Service)"
+    HEALTH_INSURER = "health_insurer", "医療保険者 (Health insurer)"
+    OTHER = "other", "その他 (Other)"
+
+
+class Institution(models.Model):
+    """機関: the part of an organisation that is a requester or provider (首長部局, 教育委員会 …).
+
+    Its 16-digit 機関コード is what the network and the ledger know it by.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="institutions",
+        verbose_name="団体 (Organisation)",
+    )
+    code = models.CharField("機関コード (Institution code)", max_length=16, unique=True)
+    kind = models.CharField("区分 (Kind)", max_length=24, choices=InstitutionKind.choices)
+    name = models.CharField("名称 (Name)", max_length=100)
+
+    class Meta:
+        verbose_name = "機関 (Institution)"
+        verbose_name_plural = "機関 (Institutions)"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.organization.name} {self.name}"
+
+
+class Department(models.Model):
+    """課: a department of an institution, where staff work and cases are handled."""
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="departments",
+        verbose_name="機関 (Institution)",
+    )
+    code = models.CharField("部署コード (Department code)", max_length=20)
+    name = models.CharField("名称 (Name)", max_length=100)
+
+    class Meta:
+        verbose_name = "課 (Department)"
+        verbose_name_plural = "課 (Departments)"
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "code"], name="department_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution} {self.name}"
+
+
+class LegalBasis(models.TextChoices):
+    STATUTORY = "statutory", "法定事務 (Statutory affair)"
+    INDEPENDENT = "independent", "独自利用事務 (Independent-use affair)"
+
+
+class Affair(models.Model):
+    """事務 (事務手続): a legal procedure for which My Number data may be used.
+
+    A statutory affair (法定事務) rests on a row of the permitted table (別表第二 / 主務省令);
+    an independent-use affair (独自利用事務) rests on a local ordinance and may use the network
+    only once it has been notified (届出) to the privacy commission.
+    """
+
+    code = models.CharField(
+        "事務手続コード (Affair code)", max_length=16, unique=True,
+        validators=[validate_affair_code],
+    )
+    name = models.CharField("名称 (Name)", max_length=200)
+    basis = models.CharField("根拠 (Legal basis)", max_length=12, choices=LegalBasis.choices)
+    statute = models.CharField("根拠法令 (Statute)", max_length=200, blank=True)
+    table_row = models.CharField("別表第二の項 (Table row)", max_length=10, blank=True)
+    owner_organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="independent_affairs", verbose_name="条例制定団体 (Ordinance owner)",
+        help_text="独自利用事務のみ (independent-use affairs only)",
+    )
+    ordinance = models.CharField("条例 (Ordinance)", max_length=200, blank=True)
+    notification_number = models.CharField("届出番号 (Notification no.)", max_length=40,
+                                           blank=True)
+    notified_on = models.DateField("届出日 (Notified on)", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "事務 (Affair)"
+        verbose_name_plural = "事務 (Affairs)"
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(basis="statutory", owner_organization__isnull=True)
+                | Q(basis="independent", owner_organization__isnull=False),
+                name="affair_owner_matches_basis",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def linkage_allowed_on(self, day: dt.date) -> bool:
+        """Statutory affairs always; independent-use ones from their notification date on."""
+        if self.basis == LegalBasis.STATUTORY:
+            return True
+        return self.notified_on is not None and self.notified_on <= day
+
+
+class InformationItem(models.Model):
+    """特定個人情報 (the item requested): e.g. 地方税関係情報, 生活保護関係情報.
+
+    consent_affairs lists the affairs for which querying this item needs the person's
+    consent (本人同意; in practice 地方税関係情報 under the 2017 notice).
+    """
+
+    code = models.CharField(
+        "特定個人情報名コード (Item code)", max_length=16, unique=True,
+        validators=[validate_item_code],
+    )
+    name = models.CharField("名称 (Name)", max_length=200)
+    category = models.CharField("情報区分 (Category)", max_length=60)
+    consent_affairs = models.ManyToManyField(
+        Affair, blank=True, related_name="consent_items",
+        verbose_name="本人同意が必要な事務 (Affairs needing consent)",
+    )
+
+    class Meta:
+        verbose_name = "特定個人情報 (Information item)"
+        verbose_name_plural = "特定個人情報 (Information items)"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class LinkageRule(models.Model):
+    """A row of the permitted table (別表第二 / 主務省令): who may ask whom for what, for which
+    affair, between which dates. Each side names one institution or an institution kind."""
+
+    requester_institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="情報照会者 (Requester)",
+    )
+    requester_kind = models.CharField("照会者区分 (Requester kind)", max_length=24,
+                                      choices=InstitutionKind.choices, blank=True)
+    affair = models.ForeignKey(Affair, on_delete=models.PROTECT, related_name="rules",
+                               verbose_name="事務 (Affair)")
+    provider_institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="情報提供者 (Provider)",
+    )
+    provider_kind = models.CharField("提供者区分 (Provider kind)", max_length=24,
+                                     choices=InstitutionKind.choices, blank=True)
+    item = models.ForeignKey(InformationItem, on_delete=models.PROTECT, related_name="rules",
+                             verbose_name="特定個人情報 (Item)")
+    valid_from = models.DateField("適用開始日 (Valid from)")
+    valid_to = models.DateField("適用終了日 (Valid to)", null=True, blank=True)
+    table_row = models.CharField("項 (Row)", max_length=10, blank=True)
+    source = models.CharField("出典 (Source)", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "連携許可 (Permitted linkage)"
+        verbose_name_plural = "連携許可表 (Permitted table)"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(requester_institution__isnull=True) & ~Q(requester_kind=""))
+                | (Q(requester_institution__isnull=False) & Q(requester_kind="")),
+                name="rule_requester_one_of",
+            ),
+            models.CheckConstraint(
+                condition=(Q(provider_institution__isnull=True) & ~Q(provider_kind=""))
+                | (Q(provider_institution__isnull=False) & Q(provider_kind="")),
+                name="rule_provider_one_of",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="rule_valid_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["affair", "item"])]
+
+    def __str__(self) -> str:
+        requester = self.requester_institution or self.get_requester_kind_display()
+        provider = self.provider_institution or self.get_provider_kind_display()
+        return f"{requester} → {provider}: {self.item.name} / {self.affair.name}"
+
+    def valid_on(self, day: dt.date) -> bool:
+        """True when day falls within [valid_from, valid_to]."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class Sex(models.TextChoices):
+    MALE = "1", "男 (Male)"
+    FEMALE = "2", "女 (Female)"
+
+
+class Household(models.Model):
+    """世帯: the people registered at one address under one head (住民票の世帯)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="households",
+        verbose_name="住所地の団体 (Municipality)",
+    )
+    number = models.CharField("世帯番号 (Household no.)", max_length=20)
+    address = models.CharField("住所 (Address)", max_length=200)
+
+    class Meta:
+        verbose_name = "世帯 (Household)"
+        verbose_name_plural = "世帯 (Households)"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="household_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.name} 世帯{self.number}"
+
+
+class Person(models.Model):
+    """住民 / 本人: a person with 基本4情報 (name, sex, address, date of birth).
+
+    My Number is held only as AES-GCM ciphertext plus a keyed blind index (see
+    agencies.mynumber_crypto); no field, string form or admin page ever shows it.
+    不開示 protection (DV 支援措置 etc.) hides the person's records from disclosure and proxies.
+    """
+
+    public_id = models.UUIDField("公開ID (Public id)", default=uuid.uuid4, unique=True,
+                                 editable=False)
+    family_name = models.CharField("氏 (Family name)", max_length=40)
+    given_name = models.CharField("名 (Given name)", max_length=40)
+    family_name_kana = models.CharField("氏（カナ） (Family name, kana)", max_length=60)
+    given_name_kana = models.CharField("名（カナ） (Given name, kana)", max_length=60)
+    sex = models.CharField("性別 (Sex)", max_length=1, choices=Sex.choices)
+    date_of_birth = models.DateField("生年月日 (Date of birth)")
+    postal_code = models.CharField("郵便番号 (Postal code)", max_length=8, blank=True)
+    address = models.CharField("住所 (Address)", max_length=200)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="members",
+        verbose_name="世帯 (Household)",
+    )
+    relationship = models.CharField("続柄 (Relation to head)", max_length=20, blank=True)
+
+    my_number_ciphertext = models.BinaryField("個人番号（暗号文） (My Number, encrypted)",
+                                              null=True, editable=False)
+    my_number_key_id = models.CharField("暗号鍵ID (Key id)", max_length=16, blank=True,
+                                        editable=False)
+    my_number_index = models.CharField("検索用索引 (Blind index)", max_length=64, null=True,
+                                       unique=True, editable=False)
+
+    disclosure_protected = models.BooleanField("不開示対象 (Protected from disclosure)",
+                                               default=False)
+    protection_reason = models.CharField("不開示理由 (Protection reason)", max_length=100,
+                                         blank=True)
+    protected_from = models.DateField("不開示開始日 (Protected from)", null=True, blank=True)
+    protected_until = models.DateField("不開示終了日 (Protected until)", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "住民 (Person)"
+        verbose_name_plural = "住民 (Persons)"
+        indexes = [models.Index(fields=["family_name_kana", "given_name_kana"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(disclosure_protected=False) | ~Q(protection_reason=""),
+                name="person_protection_has_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name} {self.given_name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.family_name} {self.given_name}"
+
+    @property
+    def has_my_number(self) -> bool:
+        return self.my_number_index is not None
+
+    def is_protected_on(self, day: dt.date) -> bool:
+        """True when the 不開示 protection covers day."""
+        if not self.disclosure_protected:
+            return False
+        if self.protected_from and day < self.protected_from:
+            return False
+        return not (self.protected_until and day > self.protected_until)
+
+
+class AddresseeNumber(models.Model):
+    """団体内統合宛名番号: an organisation's own 15-digit number for a person, which joins its
+    business systems to the network's 符号 without ever using My Number."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                     related_name="addressee_numbers",
+                                     verbose_name="団体 (Organisation)")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT,
+                               related_name="addressee_numbers", verbose_name="住民 (Person)")
+    number = models.CharField("団体内統合宛名番号 (Addressee no.)", max_length=15)
+
+    class Meta:
+        verbose_name = "団体内統合宛名番号 (Addressee number)"
+        verbose_name_plural = "団体内統合宛名番号 (Addressee numbers)"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="addressee_unique"),
+            models.UniqueConstraint(fields=["organization", "person"],
+                                    name="addressee_one_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.code}:{self.number}"
+
+
+class InstitutionToken(models.Model):
+    """符号: the network's pseudonym for a person at one institution. Derived with a key only
+    the network service holds, so institutions can neither compute it from My Number nor
+    match it with another institution's 符号."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
+                                    related_name="tokens", verbose_name="機関 (Institution)")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="tokens",
+                               verbose_name="住民 (Person)")
+    token = models.CharField("符号 (Token)", max_length=32, unique=True)
+    issued_at = models.DateTimeField("取得日時 (Issued at)", default=timezone.now)
+
+    class Meta:
+        verbose_name = "符号 (Institution token)"
+        verbose_name_plural = "符号 (Institution tokens)"
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "person"], name="token_one_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution.code}:{self.token}"
+
+
+class ProvisionCopy(models.Model):
+    """副本: a copy of one item about one person that the provider's 中間サーバー holds ready
+    to answer requests automatically. manual_answer holds requests for a person to answer;
+    nondisclosure marks the copy 不開示 (the provider's own protection flag)."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
+                                    related_name="provision_copies",
+                                    verbose_name="情報提供者 (Provider)")
+    token = models.ForeignKey(InstitutionToken, on_delete=models.PROTECT,
+                              related_name="provision_copies", verbose_name="符号 (Token)")
+    item = models.ForeignKey(InformationItem, on_delete=models.PROTECT,
+                             related_name="provision_copies",
+                             verbose_name="特定個人情報 (Item)")
+    payload = models.JSONField("内容 (Payload)")
+    updated_at = models.DateTimeField("更新日時 (Updated at)", default=timezone.now)
+    manual_answer = models.BooleanField("手動応答 (Manual answer)", default=False)
+    nondisclosure = models.BooleanField("不開示 (Not disclosed)", default=False)
+
+    class Meta:
+        verbose_name = "副本 (Provision copy)"
+        verbose_name_plural = "副本 (Provision copies)"
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "token", "item"],
+                                    name="provision_copy_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution.code} {self.item.code} {self.token.token}"
+
+
+class Case(models.Model):
+    """案件: an application or procedure under an affair, the legitimate reason behind a query.
+    Its household members are the people a query under this case may concern."""
+
+    affair = models.ForeignKey(Affair, on_delete=models.PROTECT, related_name="cases",
+                               verbose_name="事務 (Affair)")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="cases",
+                                   verbose_name="担当課 (Department)")
+    reference = models.CharField("受付番号 (Reference no.)", max_length=40)
+    applicant = models.ForeignKey(Person, on_delete=models.PROTECT,
+                                  related_name="cases_as_applicant",
+                                  verbose_name="申請者 (Applicant)")
+    members = models.ManyToManyField(Person, through="CaseMember", related_name="cases",
+                                     verbose_name="世帯員 (Household members)")
+    opened_by = models.ForeignKey("StaffMember", on_delete=models.PROTECT, null=True,
+                                  blank=True, related_name="opened_cases",
+                                  verbose_name="受付者 (Opened by)")
+    opened_at = models.DateTimeField("受付日時 (Opened at)", default=timezone.now)
+    closed_at = models.DateTimeField("完結日時 (Closed at)", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "案件 (Case)"
+        verbose_name_plural = "案件 (Cases)"
+        constraints = [
+            models.UniqueConstraint(fields=["department", "reference"], name="case_ref_unique"),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=models.F("opened_at")),
+                name="case_closed_after_opened",
+            ),
+        ]
+        indexes = [models.Index(fields=["affair", "closed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.affair.name})"
+
+    def is_open_at(self, moment: dt.datetime) -> bool:
+        """True when moment lies between opening and closing (or the case is still open)."""
+        return self.opened_at <= moment and (self.closed_at is None or moment < self.closed_at)
+
+
+class CaseMember(models.Model):
+    """世帯員: a person whose data a case may need (the applicant is one of them)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_members")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField("続柄 (Role)", max_length=20, default="本人")
+
+    class Meta:
+        verbose_name = "案件の世帯員 (Case member)"
+        verbose_name_plural = "案件の世帯員 (Case members)"
+        constraints = [
+            models.UniqueConstraint(fields=["case", "person"], name="case_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference}: {self.role}"
+
+
+class Consent(models.Model):
+    """本人同意: a person's consent that an institution query an item for an affair."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="consents",
+                               verbose_name="本人 (Person)")
+    affair = models.ForeignKey(Affair, on_delete=models.PROTECT, related_name="consents",
+                               verbose_name="事務 (Affair)")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
+                                    related_name="consents",
+                                    verbose_name="情報照会者 (Requester)")
+    item = models.ForeignKey(InformationItem, on_delete=models.PROTECT, related_name="consents",
+                             verbose_name="特定個人情報 (Item)")
+    valid_from = models.DateField("有効期間開始 (Valid from)")
+    valid_to = models.DateField("有効期間終了 (Valid to)", null=True, blank=True)
+    document_reference = models.CharField("同意書番号 (Document ref.)", max_length=60)
+
+    class Meta:
+        verbose_name = "本人同意 (Consent)"
+        verbose_name_plural = "本人同意 (Consents)"
+        indexes = [models.Index(fields=["person", "affair", "item"])]
+
+    def __str__(self) -> str:
+        return f"{self.document_reference}"
+
+    def valid_on(self, day: dt.date) -> bool:
+        """True when day falls within the consent's period."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+def new_staff_pseudonym() -> str:
+    """A random, stable pseudonym for a staff member (ST + 16 hex digits)."""
+    return "ST" + uuid.uuid4().hex[:16].upper()
+
+
+class StaffRole(models.TextChoices):
+    CLERK = "clerk", "担当者 (Clerk)"
+    SUPERVISOR = "supervisor", "所属長 (Supervisor)"
+    PROVIDER_OPERATOR = "provider_operator", "提供担当 (Provider operator)"
+
+
+class StaffMember(models.Model):
+    """職員: a user who works for one institution and department on the affairs assigned to
+    them. audit_pseudonym is what the ledger records instead of the name; person links the
+    staff member to their own resident record, which misuse detection needs."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="staff_member", verbose_name="ユーザー (User)")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
+                                    related_name="staff", verbose_name="機関 (Institution)")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="staff",
+                                   verbose_name="課 (Department)")
+    assigned_affairs = models.ManyToManyField(Affair, blank=True, related_name="staff",
+                                              verbose_name="担当事務 (Assigned affairs)")
+    role = models.CharField("役割 (Role)", max_length=20, choices=StaffRole.choices,
+                            default=StaffRole.CLERK)
+    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="staff_roles",
+                               verbose_name="本人の住民記録 (Own resident record)")
+    audit_pseudonym = models.CharField("監査用仮名 (Audit pseudonym)", max_length=32,
+                                       unique=True, editable=False,
+                                       default=new_staff_pseudonym)
+
+    class Meta:
+        verbose_name = "職員 (Staff member)"
+        verbose_name_plural = "職員 (Staff members)"
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.institution})"
+
+
+
+class AgencySystem(models.Model):
+    """業務システム: an institution's API client. The API key is shown once at creation and
+    stored only as its SHA-256 (the key is 256 random bits, so a slow hash adds nothing)."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
+                                    related_name="systems", verbose_name="機関 (Institution)")
+    name = models.CharField("システム名 (System name)", max_length=100)
+    key_prefix = models.CharField("鍵の先頭 (Key prefix)", max_length=12, unique=True)
+    key_hash = models.CharField("鍵のハッシュ (Key hash)", max_length=64, unique=True,
+                                editable=False)
+    is_active = models.BooleanField("有効 (Active)", default=True)
+    created_at = models.DateTimeField("作成日時 (Created at)", default=timezone.now)
+    last_used_at = models.DateTimeField("最終利用日時 (Last used)", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "業務システム (Agency system)"
+        verbose_name_plural = "業務システム (Agency systems)"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.institution.code})"

@@ -1,0 +1,147 @@
+"""Write services of the linkage network. Each runs in one transaction.
+
+Raw My Number enters through person_create / person_set_my_number only, and leaves this module
+only as ciphertext and blind index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from agencies.codes import normalize_my_number
+from agencies.models import (
+    AgencySystem,
+    Institution,
+    InstitutionToken,
+    Person,
+)
+from agencies.mynumber_crypto import (
+    blind_index,
+    current_keyring,
+    decrypt_my_number,
+    encrypt_my_number,
+)
+from agencies.tokens import derive_institution_token, new_api_key
+
+
+class DuplicateMyNumberError(Exception):
+    """Another person already holds this My Number (the message never includes the number)."""
+
+
+def _seal_my_number(person: Person, my_number: str) -> None:
+    number = normalize_my_number(my_number)
+    index = blind_index(number)
+    if Person.objects.filter(my_number_index=index).exclude(pk=person.pk).exists():
+        raise DuplicateMyNumberError("この個人番号は既に別の住民に登録されています。 "
+                                     "(This My Number is already registered to another person.)")
+    key_id, blob = encrypt_my_number(number, person_public_id=str(person.public_id))
+    person.my_number_key_id = key_id
+    person.my_number_ciphertext = blob
+    person.my_number_index = index
+
+
+@transaction.atomic
+def person_create(*, my_number: str | None = None, **fields: object) -> Person:
+    """Create a Person from 基本4情報 fields, sealing my_number (validated) if given."""
+    person = Person(**fields)
+    if my_number is not None:
+        _seal_my_number(person, my_number)
+    person.full_clean(exclude=["household"])
+    person.save()
+    return person
+
+
+@transaction.atomic
+def person_set_my_number(*, person: Person, my_number: str) -> Person:
+    """Validate and store a person's My Number encrypted under the current key."""
+    _seal_my_number(person, my_number)
+    person.save(update_fields=["my_number_key_id", "my_number_ciphertext", "my_number_index"])
+    return person
+
+
+def seal_my_number_fields(*, person: Person, my_number: str) -> None:
+    """Fill the encrypted columns of an unsaved person (bulk loading); validates the number.
+
+    Uniqueness is left to the database's unique blind index.
+    """
+    number = normalize_my_number(my_number)
+    key_id, blob = encrypt_my_number(number, person_public_id=str(person.public_id))
+    person.my_number_key_id = key_id
+    person.my_number_ciphertext = blob
+    person.my_number_index = blind_index(number)
+
+
+def mynumber_reencrypt(*, batch_size: int = 1000) -> int:
+    """Re-encrypt every My Number not under the current key; returns how many were rewritten.
+
+    Each batch is its own transaction, so a long run can be interrupted and resumed.
+    """
+    ring = current_keyring()
+    rewritten = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Person.objects.select_for_update()
+                .filter(my_number_ciphertext__isnull=False)
+                .exclude(my_number_key_id=ring.current_id)
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return rewritten
+            for person in batch:
+                number = decrypt_my_number(
+                    person.my_number_key_id,
+                    person.my_number_ciphertext,
+                    person_public_id=str(person.public_id),
+                )
+                person.my_number_key_id, person.my_number_ciphertext = encrypt_my_number(
+                    number, person_public_id=str(person.public_id)
+                )
+            Person.objects.bulk_update(batch, ["my_number_key_id", "my_number_ciphertext"])
+            rewritten += len(batch)
+
+
+def token_build(*, institution: Institution, person: Person) -> InstitutionToken:
+    """An unsaved InstitutionToken (符号) for bulk issuing; see token_issue."""
+    return InstitutionToken(
+        institution=institution,
+        person=person,
+        token=derive_institution_token(
+            institution_code=institution.code, person_public_id=str(person.public_id)
+        ),
+    )
+
+
+@transaction.atomic
+def token_issue(*, institution: Institution, person: Person) -> InstitutionToken:
+    """Issue (or return the existing) 符号 of person at institution (符号取得)."""
+    existing = InstitutionToken.objects.filter(institution=institution, person=person).first()
+    if existing is not None:
+        return existing
+    token = token_build(institution=institution, person=person)
+    token.save()
+    return token
+
+
+@transaction.atomic
+def agency_system_create(*, institution: Institution, name: str) -> tuple[AgencySystem, str]:
+    """Register an institution's API client; returns the system and its key, shown only now."""
+    key, prefix, key_hash = new_api_key()
+    system = AgencySystem.objects.create(
+        institution=institution, name=name, key_prefix=prefix, key_hash=key_hash
+    )
+    return system, key
+
+
+def persons_bulk_create(persons: Iterable[Person], *, batch_size: int = 2000) -> None:
+    """Insert already-validated persons in batches (used by the demo loader)."""
+    Person.objects.bulk_create(list(persons), batch_size=batch_size)
+
+
+def today() -> dt.date:
+    """Today's date in the project's time zone (Asia/Tokyo)."""
+    return timezone.localdate()

@@ -1,0 +1,1 @@
+"""The resident portal (マイナポータル-style やりとり履歴)."""

@@ -1,0 +1,61 @@
+"""Suite-wide fixtures and the REQUIRE_SERVICES switch.
+
+Tests marked postgres, redis or browser skip when their service is missing, except under
+REQUIRE_SERVICES=1 (CI), where a missing service is a failure: a green CI must mean the test ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+def services_required() -> bool:
+    return os.environ.get("REQUIRE_SERVICES", "") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip the current test, or fail it when REQUIRE_SERVICES=1."""
+    if services_required():
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _database_vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
+
+
+@pytest.fixture(autouse=True)
+def _service_markers(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") and _database_vendor() != "postgresql":
+        skip_or_fail("this test needs PostgreSQL (set DATABASE_URL)")
+    if request.node.get_closest_marker("redis") and not os.environ.get(
+        "CELERY_BROKER_URL", ""
+    ).startswith("redis"):
+        skip_or_fail("this test needs Redis (set CELERY_BROKER_URL=redis://...)")
+    if request.node.get_closest_marker("browser") and not shutil.which("chromium"):
+        skip_or_fail("this test needs Debian's chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="session")
+def shared_vectors_dir() -> Path:
+    """../shared/vectors when present (CI always has it)."""
+    path = SHARED_DIR / "vectors"
+    if not path.is_dir():
+        skip_or_fail(f"shared vectors not found at {path}")
+    return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # Hashing demo passwords with PBKDF2 on every test user would dominate the suite's time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
