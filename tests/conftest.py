@@ -59,3 +59,26 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # Hashing demo passwords with PBKDF2 on every test user would dominate the suite's time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_through_ledger_guards():
+    """Let transactional tests flush the database between tests.
+
+    Django empties every table after a transactional test (TRUNCATE on PostgreSQL, DELETE on
+    SQLite), which the ledger's append-only triggers refuse, as they should. Here, and only
+    here, the flush runs with the triggers taken down, as the database owner could.
+    """
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    from audit.db_guards import triggers_disabled
+
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with triggers_disabled(self.connection):
+            return original(self, sql_list)
+
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    BaseDatabaseOperations.execute_sql_flush = original

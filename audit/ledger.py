@@ -1,0 +1,257 @@
+"""The ledger: append an entry inside the caller's transaction, integrate entries into the
+hash chain and the Merkle tree, sign checkpoints, and serve proofs from stored subtrees.
+
+Appending is a single INSERT into LedgerIntake, so any number of writers can append at once
+without waiting for each other. ledger_integrate() (the sequencer) then gives committed intake
+rows their sequence numbers in one transaction of its own; on PostgreSQL it only takes rows
+whose writing transaction precedes every transaction still running, so a slow writer can never
+be skipped and the chain never forks or gaps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.entries import leaf_bytes
+from audit.models import Checkpoint, LedgerEntry, LedgerIntake, MerkleSubtree
+from audit.tlog.checkpoint import Checkpoint as CheckpointBody
+from audit.tlog.hashing import leaf_hash
+from audit.tlog.merkle import (
+    MerkleFrontier,
+    Range,
+    aligned_subtrees,
+    consistency_proof_ranges,
+    inclusion_proof_ranges,
+    perfect_pieces,
+    range_hash_from_perfect,
+    subtree_coordinates,
+    verify_consistency,
+)
+from audit.tlog.note import Signer, Verifier, parse_signer_key, sign_note
+from audit.tlog.receipt import Receipt
+
+# Any constant will do; it only has to be the same for every sequencer of this database.
+_SEQUENCER_LOCK_KEY = 0x5941524954  # "YARIT"
+
+
+class LedgerError(Exception):
+    """The ledger refused to do something that would break its promises."""
+
+
+def chain_genesis(origin: str) -> bytes:
+    """The chain value before entry 0, bound to the log's origin."""
+    return hashlib.sha256(b"yaritori/chain/v1\n" + origin.encode()).digest()
+
+
+def chain_next(previous: bytes, entry_leaf_hash: bytes) -> bytes:
+    """chain[n] = SHA-256(chain[n-1] || leaf_hash[n])."""
+    return hashlib.sha256(previous + entry_leaf_hash).digest()
+
+
+@cache
+def _signer(key_text: str) -> Signer:
+    return parse_signer_key(key_text)
+
+
+def log_signer() -> Signer:
+    """The log's checkpoint signer, from settings.AUDIT_LOG_SIGNING_KEY."""
+    return _signer(settings.AUDIT_LOG_SIGNING_KEY)
+
+
+def log_verifier() -> Verifier:
+    """The log's public verifier key (what residents and auditors pin)."""
+    return log_signer().verifier()
+
+
+# --------------------------------------------------------------------------------------------
+# Appending
+# --------------------------------------------------------------------------------------------
+
+
+def ledger_append(
+    *,
+    event_type: str,
+    fields: Mapping[str, object],
+    subject: str = "",
+    moment: dt.datetime | None = None,
+) -> LedgerIntake:
+    """Append one entry in the caller's transaction (or a transaction of its own).
+
+    The entry is durable when that transaction commits and becomes part of the chain and the
+    tree when the sequencer integrates it. Raises EntryFieldError for a field that may not be
+    logged; a database error propagates, so the caller's transaction fails with it.
+    """
+    moment = moment or timezone.now()
+    leaf = leaf_bytes(event_type, {**fields, **({"subject": subject} if subject else {})},
+                      moment)
+    with transaction.atomic(savepoint=False):
+        return LedgerIntake.objects.create(
+            leaf=leaf.decode("utf-8"), event_type=event_type, subject=subject, created_at=moment
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Integrating (the sequencer)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntegrationResult:
+    """What one ledger_integrate() call did."""
+
+    integrated: int
+    size: int
+    checkpoint: Checkpoint | None
+
+
+def _head() -> LedgerEntry | None:
+    return LedgerEntry.objects.select_related("intake").order_by("-seq").first()
+
+
+def _subtree_hashes(pieces: Iterable[Range]) -> dict[Range, bytes]:
+    """Fetch the stored hashes of perfect subtrees, in one query."""
+    wanted = {subtree_coordinates(s, e): (s, e) for s, e in pieces}
+    if not wanted:
+        return {}
+    condition = Q()
+    for level, index in wanted:
+        condition |= Q(level=level, index=index)
+    found = {
+        wanted[(level, index)]: bytes(h)
+        for level, index, h in MerkleSubtree.objects.filter(condition).values_list(
+            "level", "index", "hash"
+        )
+    }
+    if len(found) != len(wanted):
+        missing = sorted(set(wanted.values()) - set(found))
+        raise LedgerError(f"stored subtrees missing for ranges {missing[:4]}")
+    return found
+
+
+def _pending_intake(head: LedgerEntry | None, limit: int) -> list[LedgerIntake]:
+    rows = LedgerIntake.objects.order_by("txid", "id")
+    if head is not None:
+        last = head.intake
+        rows = rows.filter(Q(txid__gt=last.txid) | Q(txid=last.txid, id__gt=last.id))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Every transaction with a smaller id has committed or aborted: none of their rows
+            # can still appear, so taking rows up to here never skips a slow writer.
+            cursor.execute(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+                "pg_current_xact_id_if_assigned()::text::bigint"
+            )
+            horizon, own = cursor.fetchone()
+        if own == horizon:
+            # The oldest running transaction is this one: rows it wrote itself (a caller that
+            # appends and integrates in one transaction) are safe to take as well.
+            horizon += 1
+        rows = rows.filter(txid__lt=horizon)
+    return list(rows.only("id", "txid", "leaf")[:limit])
+
+
+def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
+    """Sequence committed intake rows and sign a checkpoint over the new tree, atomically.
+
+    Only one sequencer works at a time (an advisory lock on PostgreSQL; SQLite serialises
+    writers). The new checkpoint is signed only after a consistency proof from the previous
+    checkpoint, built from the stored subtrees, verifies: the log never signs a checkpoint
+    inconsistent with its previous one.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEQUENCER_LOCK_KEY])
+        head = _head()
+        size = 0 if head is None else head.seq + 1
+        pending = _pending_intake(head, max_batch)
+        if not pending:
+            if size == 0 and not Checkpoint.objects.exists():
+                return IntegrationResult(0, 0, _sign_checkpoint(0, MerkleFrontier().root()))
+            return IntegrationResult(0, size, None)
+
+        frontier_ranges = aligned_subtrees(0, size)
+        stored = _subtree_hashes(frontier_ranges)
+        frontier = MerkleFrontier(size, [stored[r] for r in frontier_ranges])
+        chain = chain_genesis(settings.AUDIT_LOG_ORIGIN) if head is None else bytes(
+            head.chain_hash
+        )
+        now = timezone.now()
+        entries: list[LedgerEntry] = []
+        subtrees: list[MerkleSubtree] = []
+        for offset, row in enumerate(pending):
+            seq = size + offset
+            hashed = leaf_hash(row.leaf.encode("utf-8"))
+            chain = chain_next(chain, hashed)
+            entries.append(LedgerEntry(seq=seq, intake_id=row.id, leaf_hash=hashed,
+                                       chain_hash=chain, integrated_at=now))
+            subtrees.extend(
+                MerkleSubtree(level=c.level, index=c.index, hash=c.hash, last_seq=seq)
+                for c in frontier.append(hashed)
+            )
+        LedgerEntry.objects.bulk_create(entries, batch_size=2000)
+        MerkleSubtree.objects.bulk_create(subtrees, batch_size=2000)
+        new_size = frontier.size
+        checkpoint = _sign_checkpoint(new_size, frontier.root())
+        return IntegrationResult(len(entries), new_size, checkpoint)
+
+
+def _sign_checkpoint(size: int, root: bytes) -> Checkpoint:
+    previous = Checkpoint.objects.order_by("-size").first()
+    if previous is not None:
+        if previous.size >= size:
+            raise LedgerError(f"refusing to sign size {size}: size {previous.size} is signed")
+        if previous.size > 0:
+            proof = consistency_proof_between(previous.size, size)
+            # Raises ProofError if the stored tree does not extend what was signed before.
+            verify_consistency(previous.size, size, bytes(previous.root_hash), root, proof)
+    body = CheckpointBody(settings.AUDIT_LOG_ORIGIN, size, root).to_text()
+    note = sign_note(body, [log_signer()])
+    return Checkpoint.objects.create(size=size, root_hash=root, note=note,
+                                     signed_at=timezone.now())
+
+
+# --------------------------------------------------------------------------------------------
+# Proofs
+# --------------------------------------------------------------------------------------------
+
+
+def _proof_from_store(ranges: list[Range]) -> list[bytes]:
+    stored = _subtree_hashes(perfect_pieces(ranges))
+    return [range_hash_from_perfect(s, e, lambda a, b: stored[(a, b)]) for s, e in ranges]
+
+
+def inclusion_proof_for(seq: int, size: int) -> list[bytes]:
+    """Inclusion proof of entry seq in the tree of `size` leaves, from one query."""
+    return _proof_from_store(inclusion_proof_ranges(seq, size))
+
+
+def consistency_proof_between(old_size: int, new_size: int) -> list[bytes]:
+    """Consistency proof from the tree of old_size leaves to new_size, from one query."""
+    return _proof_from_store(consistency_proof_ranges(old_size, new_size))
+
+
+def latest_checkpoint() -> Checkpoint | None:
+    """The most recent signed checkpoint."""
+    return Checkpoint.objects.order_by("-size").first()
+
+
+def receipt_for(seq: int) -> str:
+    """A C2SP tlog-proof receipt for entry seq under the latest checkpoint, leaf included."""
+    entry = LedgerEntry.objects.select_related("intake").get(seq=seq)
+    checkpoint = latest_checkpoint()
+    if checkpoint is None or checkpoint.size <= seq:
+        raise LedgerError(f"entry {seq} is not covered by a signed checkpoint yet")
+    proof = inclusion_proof_for(seq, checkpoint.size)
+    return Receipt(seq, tuple(proof), checkpoint.note,
+                   entry.intake.leaf.encode("utf-8")).to_text()
+

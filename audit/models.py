@@ -1,0 +1,109 @@
+"""The ledger's tables (情報提供等記録). All of them are append-only, enforced by the database:
+triggers refuse UPDATE, DELETE and TRUNCATE (see migrations), and on PostgreSQL the
+application role is granted only INSERT and SELECT (docs/deploy.md).
+
+Writing happens in two steps, which is what lets many writers append concurrently without a
+lock on the head of the chain:
+
+1. a writer INSERTs a LedgerIntake row inside its own transaction (durable at its commit);
+2. the sequencer integrates committed intake rows in order: it gives each a sequence number,
+   extends the hash chain and the Merkle tree (LedgerEntry, MerkleSubtree) and signs a
+   Checkpoint, all in one transaction of its own.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class LedgerIntake(models.Model):
+    """受付記録: an entry as its writer committed it, waiting to be sequenced.
+
+    leaf is the entry's RFC 8785 canonical JSON, exactly the bytes that will be hashed.
+    subject and event_type are copies of two leaf fields, indexed for the resident's view.
+    txid is the writing transaction's id on PostgreSQL (a database default), which tells the
+    sequencer when every earlier writer has finished; it is 0 on SQLite, where writers are
+    serialised and ids follow commit order.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    leaf = models.TextField("正規化JSON (Canonical JSON)")
+    event_type = models.CharField("種別 (Event type)", max_length=40)
+    subject = models.CharField("本人仮名 (Subject pseudonym)", max_length=40, blank=True)
+    created_at = models.DateTimeField("記録日時 (Recorded at)")
+    txid = models.BigIntegerField("トランザクションID (Transaction id)", db_default=0)
+
+    class Meta:
+        verbose_name = "受付記録 (Ledger intake)"
+        verbose_name_plural = "受付記録 (Ledger intake)"
+        indexes = [
+            models.Index(fields=["subject", "created_at"], name="audit_intake_subject"),
+            models.Index(fields=["txid", "id"], name="audit_intake_txid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"intake {self.pk} {self.event_type}"
+
+
+class LedgerEntry(models.Model):
+    """情報提供等記録: a sequenced entry, leaf `seq` of the Merkle tree and link of the chain.
+
+    chain_hash = SHA-256(previous chain_hash || leaf_hash), starting from a genesis value bound
+    to the log's origin, so a single changed, removed or swapped row is located exactly.
+    """
+
+    seq = models.BigIntegerField("連番 (Sequence number)", primary_key=True)
+    intake = models.OneToOneField(LedgerIntake, on_delete=models.PROTECT, related_name="entry",
+                                  verbose_name="受付記録 (Intake)")
+    leaf_hash = models.BinaryField("葉ハッシュ (Leaf hash)", max_length=32)
+    chain_hash = models.BinaryField("連鎖ハッシュ (Chain hash)", max_length=32)
+    integrated_at = models.DateTimeField("統合日時 (Integrated at)")
+
+    class Meta:
+        verbose_name = "情報提供等記録 (Ledger entry)"
+        verbose_name_plural = "情報提供等記録 (Ledger entries)"
+
+    def __str__(self) -> str:
+        return f"entry {self.seq}"
+
+
+class MerkleSubtree(models.Model):
+    """A perfect aligned subtree of the log's Merkle tree and its hash, stored once complete.
+
+    It covers leaves [index * 2**level, (index + 1) * 2**level); last_seq is its last leaf, the
+    order in which verification meets it. Proofs are answered from these rows in O(log n).
+    """
+
+    level = models.PositiveSmallIntegerField("高さ (Level)")
+    index = models.BigIntegerField("位置 (Index)")
+    hash = models.BinaryField("ハッシュ (Hash)", max_length=32)
+    last_seq = models.BigIntegerField("最終連番 (Last leaf)")
+
+    class Meta:
+        verbose_name = "部分木 (Merkle subtree)"
+        verbose_name_plural = "部分木 (Merkle subtrees)"
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="audit_subtree_unique")
+        ]
+        indexes = [models.Index(fields=["last_seq", "level"], name="audit_subtree_order")]
+
+    def __str__(self) -> str:
+        return f"subtree L{self.level}#{self.index}"
+
+
+class Checkpoint(models.Model):
+    """署名付きチェックポイント: the log's signed statement of its size and root (C2SP
+    tlog-checkpoint in a signed note). Each is consistent with the one before it."""
+
+    size = models.BigIntegerField("サイズ (Tree size)", unique=True)
+    root_hash = models.BinaryField("根ハッシュ (Root hash)", max_length=32)
+    note = models.TextField("署名付きノート (Signed note)")
+    signed_at = models.DateTimeField("署名日時 (Signed at)")
+
+    class Meta:
+        verbose_name = "チェックポイント (Checkpoint)"
+        verbose_name_plural = "チェックポイント (Checkpoints)"
+        get_latest_by = "size"
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.size}"
