@@ -24,6 +24,8 @@ def _commands(port: str) -> dict[str, list[str]]:
                 "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(M)sms'],
         # -B runs beat inside the worker: with the filesystem broker that is what was seen to
         # deliver beat tasks here, and it keeps the demo to one Celery process.
+        # The ledger's sequencer: integrates appended entries and signs checkpoints.
+        "sequencer": [sys.executable, "manage.py", "ledger_sequencer"],
         "worker+beat": [str(BIN / "celery"), "-A", "config", "worker", "-B", "-l", "info",
                         "--concurrency", "2"],
     }
