@@ -43,8 +43,14 @@ class Damage:
 class LogReplayer:
     """Recomputes chain and tree from a log's rows, fed in sequence order."""
 
-    def __init__(self, genesis: bytes, *, start: int = 0, chain: bytes | None = None,
-                 frontier: MerkleFrontier | None = None) -> None:
+    def __init__(
+        self,
+        genesis: bytes,
+        *,
+        start: int = 0,
+        chain: bytes | None = None,
+        frontier: MerkleFrontier | None = None,
+    ) -> None:
         """Start at entry 0 from the genesis chain value, or at `start` from the stored chain
         value before it and the tree's frontier at that size (range verification)."""
         self.expected_seq = start
@@ -58,21 +64,36 @@ class LogReplayer:
         if self.damage is None or seq < self.damage.seq:
             self.damage = Damage(seq, kind, detail)
 
-    def entry(self, seq: int, leaf: bytes, stored_leaf_hash: bytes, stored_chain: bytes,
-              next_stored_leaf_hash: bytes | None = None) -> None:
+    def entry(
+        self,
+        seq: int,
+        leaf: bytes,
+        stored_leaf_hash: bytes,
+        stored_chain: bytes,
+        next_stored_leaf_hash: bytes | None = None,
+    ) -> None:
         """Feed entry seq; next_stored_leaf_hash (the following row's) helps name a swap."""
         if seq != self.expected_seq:
-            self._report(self.expected_seq, "missing",
-                         f"entries {self.expected_seq}..{seq - 1} are absent (deleted rows)")
+            self._report(
+                self.expected_seq,
+                "missing",
+                f"entries {self.expected_seq}..{seq - 1} are absent (deleted rows)",
+            )
             self.expected_seq = seq  # keep replaying what is there
         computed = leaf_hash(leaf)
         if computed != stored_leaf_hash:
             if computed == next_stored_leaf_hash or computed == self._previous_leaf_hash:
-                self._report(seq, "out_of_order",
-                             "this leaf belongs to a neighbouring position (rows swapped)")
+                self._report(
+                    seq,
+                    "out_of_order",
+                    "this leaf belongs to a neighbouring position (rows swapped)",
+                )
             elif hashlib.sha256(self.chain + stored_leaf_hash).digest() == stored_chain:
-                self._report(seq, "payload",
-                             "leaf bytes changed: they no longer hash to the recorded leaf hash")
+                self._report(
+                    seq,
+                    "payload",
+                    "leaf bytes changed: they no longer hash to the recorded leaf hash",
+                )
             else:
                 self._report(seq, "leaf_hash", "recorded leaf hash changed")
         self.chain = hashlib.sha256(self.chain + computed).digest()
@@ -88,29 +109,34 @@ class LogReplayer:
         done, self._pending = self._pending, []
         return done
 
-    def compare_subtree(self, level: int, index: int, computed: bytes,
-                        stored: bytes | None) -> None:
+    def compare_subtree(
+        self, level: int, index: int, computed: bytes, stored: bytes | None
+    ) -> None:
         """Compare a recomputed subtree with its stored hash (None: the row is missing)."""
         if stored != computed:
             first = index << level
             last = ((index + 1) << level) - 1
             what = "missing" if stored is None else "differs"
             # A subtree is at fault from its first leaf whose hash is wrong; level 0 is exact.
-            self._report(first if level == 0 else last, "subtree",
-                         f"stored hash of subtree level {level} #{index} (leaves {first}.."
-                         f"{last}) {what}")
+            self._report(
+                first if level == 0 else last,
+                "subtree",
+                f"stored hash of subtree level {level} #{index} (leaves {first}..{last}) {what}",
+            )
 
-    def check_root(self, size: int, signed_root: bytes, *, previous_good: int,
-                   label: str) -> bool:
+    def check_root(self, size: int, signed_root: bytes, *, previous_good: int, label: str) -> bool:
         """Compare the recomputed root at the current size with a signed one."""
         if size != self.frontier.size:
             return False  # entries are missing: already reported, the roots cannot be compared
         if self.frontier.root() != signed_root:
             if self.damage is not None:
                 return False  # a precise location inside this range is already known
-            self._report(previous_good, "checkpoint",
-                         f"{label} of size {size} does not match the recomputed tree: an entry "
-                         f"in {previous_good}..{size - 1} was rewritten")
+            self._report(
+                previous_good,
+                "checkpoint",
+                f"{label} of size {size} does not match the recomputed tree: an entry "
+                f"in {previous_good}..{size - 1} was rewritten",
+            )
             return False
         return True
 
@@ -118,6 +144,9 @@ class LogReplayer:
         """Close the replay of a log of `size` entries; report any signed size beyond it."""
         for signed_size, label in signed_sizes:
             if signed_size > size:
-                self._report(size, "truncated",
-                             f"{label} covers {signed_size} entries but the log has {size}")
+                self._report(
+                    size,
+                    "truncated",
+                    f"{label} covers {signed_size} entries but the log has {size}",
+                )
         return self.damage
