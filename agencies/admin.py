@@ -61,12 +61,25 @@ class InformationItemAdmin(admin.ModelAdmin):
 
 @admin.register(models.LinkageRule)
 class LinkageRuleAdmin(admin.ModelAdmin):
-    list_display = ["table_row", "requester_kind", "requester_institution", "affair",
-                    "provider_kind", "provider_institution", "item", "valid_from", "valid_to"]
+    list_display = [
+        "table_row",
+        "requester_kind",
+        "requester_institution",
+        "affair",
+        "provider_kind",
+        "provider_institution",
+        "item",
+        "valid_from",
+        "valid_to",
+    ]
     list_filter = ["requester_kind", "provider_kind", "item"]
     search_fields = ["affair__name", "affair__code", "item__name", "table_row"]
-    list_select_related = ["affair", "item", "requester_institution__organization",
-                           "provider_institution__organization"]
+    list_select_related = [
+        "affair",
+        "item",
+        "requester_institution__organization",
+        "provider_institution__organization",
+    ]
 
 
 @admin.register(models.Household)
@@ -87,7 +100,22 @@ class PersonAdminForm(forms.ModelForm):
 
     class Meta:
         model = models.Person
-        fields = "__all__"
+        fields = [  # the My Number columns are not editable and never listed
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "sex",
+            "date_of_birth",
+            "postal_code",
+            "address",
+            "household",
+            "relationship",
+            "disclosure_protected",
+            "protection_reason",
+            "protected_from",
+            "protected_until",
+        ]
 
     def clean_new_my_number(self) -> str:
         value: str = self.cleaned_data.get("new_my_number", "")
@@ -105,8 +133,14 @@ class PersonAdminForm(forms.ModelForm):
 @admin.register(models.Person)
 class PersonAdmin(admin.ModelAdmin):
     form = PersonAdminForm
-    list_display = ["__str__", "family_name_kana", "given_name_kana", "date_of_birth",
-                    "masked_my_number", "disclosure_protected"]
+    list_display = [
+        "__str__",
+        "family_name_kana",
+        "given_name_kana",
+        "date_of_birth",
+        "masked_my_number",
+        "disclosure_protected",
+    ]
     list_filter = ["disclosure_protected", "sex"]
     search_fields = ["family_name", "given_name", "family_name_kana", "given_name_kana"]
     readonly_fields = ["public_id", "masked_my_number"]
@@ -116,8 +150,7 @@ class PersonAdmin(admin.ModelAdmin):
     def masked_my_number(self, obj: models.Person) -> str:
         return MASKED_MY_NUMBER if obj.has_my_number else "未登録 (none)"
 
-    def save_model(self, request: HttpRequest, obj: models.Person, form: Any,
-                   change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: models.Person, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         number = form.cleaned_data.get("new_my_number")
         if number:
@@ -145,8 +178,7 @@ class InstitutionTokenAdmin(admin.ModelAdmin):
 
 @admin.register(models.ProvisionCopy)
 class ProvisionCopyAdmin(admin.ModelAdmin):
-    list_display = ["institution", "item", "token", "updated_at", "manual_answer",
-                    "nondisclosure"]
+    list_display = ["institution", "item", "token", "updated_at", "manual_answer", "nondisclosure"]
     list_filter = ["manual_answer", "nondisclosure", "item"]
     raw_id_fields = ["token"]
     list_select_related = ["institution__organization", "item", "token"]
@@ -170,8 +202,7 @@ class CaseAdmin(admin.ModelAdmin):
 
 @admin.register(models.Consent)
 class ConsentAdmin(admin.ModelAdmin):
-    list_display = ["document_reference", "affair", "institution", "item", "valid_from",
-                    "valid_to"]
+    list_display = ["document_reference", "affair", "institution", "item", "valid_from", "valid_to"]
     raw_id_fields = ["person"]
     list_select_related = ["affair", "institution__organization", "item"]
 

@@ -32,8 +32,10 @@ def normalize_my_number(value: object) -> str:
     input: a mistyped My Number is still personal data.
     """
     if not isinstance(value, str):
-        raise ValidationError("個人番号は文字列で指定してください。 (My Number must be a string.)",
-                              code="my_number_type")
+        raise ValidationError(
+            "個人番号は文字列で指定してください。 (My Number must be a string.)",
+            code="my_number_type",
+        )
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
     if text and not (text.isascii() and text.isdigit()):
         raise ValidationError(
@@ -98,8 +100,10 @@ class Code16Validator:
         self.label = label
 
     def __call__(self, value: object) -> None:
-        if not isinstance(value, str) or not _CODE16.match(value) or not value.startswith(
-            self.prefix
+        if (
+            not isinstance(value, str)
+            or not _CODE16.match(value)
+            or not value.startswith(self.prefix)
         ):
             raise ValidationError(
                 f"{self.label}は「{self.prefix}」で始まる16文字（英大文字2文字と数字14桁）です。 "
@@ -108,9 +112,9 @@ class Code16Validator:
             )
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Code16Validator)
-            and (self.prefix, self.label) == (other.prefix, other.label)
+        return isinstance(other, Code16Validator) and (self.prefix, self.label) == (
+            other.prefix,
+            other.label,
         )
 
     def __hash__(self) -> int:

@@ -70,7 +70,9 @@ class Institution(models.Model):
     """
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="institutions",
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="institutions",
         verbose_name="団体 (Organisation)",
     )
     code = models.CharField("機関コード (Institution code)", max_length=16, unique=True)
@@ -90,7 +92,9 @@ class Department(models.Model):
     """課: a department of an institution, where staff work and cases are handled."""
 
     institution = models.ForeignKey(
-        Institution, on_delete=models.PROTECT, related_name="departments",
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="departments",
         verbose_name="機関 (Institution)",
     )
     code = models.CharField("部署コード (Department code)", max_length=20)
@@ -121,7 +125,9 @@ class Affair(models.Model):
     """
 
     code = models.CharField(
-        "事務手続コード (Affair code)", max_length=16, unique=True,
+        "事務手続コード (Affair code)",
+        max_length=16,
+        unique=True,
         validators=[validate_affair_code],
     )
     name = models.CharField("名称 (Name)", max_length=200)
@@ -129,13 +135,16 @@ class Affair(models.Model):
     statute = models.CharField("根拠法令 (Statute)", max_length=200, blank=True)
     table_row = models.CharField("別表第二の項 (Table row)", max_length=10, blank=True)
     owner_organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="independent_affairs", verbose_name="条例制定団体 (Ordinance owner)",
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="independent_affairs",
+        verbose_name="条例制定団体 (Ordinance owner)",
         help_text="独自利用事務のみ (independent-use affairs only)",
     )
     ordinance = models.CharField("条例 (Ordinance)", max_length=200, blank=True)
-    notification_number = models.CharField("届出番号 (Notification no.)", max_length=40,
-                                           blank=True)
+    notification_number = models.CharField("届出番号 (Notification no.)", max_length=40, blank=True)
     notified_on = models.DateField("届出日 (Notified on)", null=True, blank=True)
 
     class Meta:
@@ -168,13 +177,17 @@ class InformationItem(models.Model):
     """
 
     code = models.CharField(
-        "特定個人情報名コード (Item code)", max_length=16, unique=True,
+        "特定個人情報名コード (Item code)",
+        max_length=16,
+        unique=True,
         validators=[validate_item_code],
     )
     name = models.CharField("名称 (Name)", max_length=200)
     category = models.CharField("情報区分 (Category)", max_length=60)
     consent_affairs = models.ManyToManyField(
-        Affair, blank=True, related_name="consent_items",
+        Affair,
+        blank=True,
+        related_name="consent_items",
         verbose_name="本人同意が必要な事務 (Affairs needing consent)",
     )
 
@@ -192,21 +205,36 @@ class LinkageRule(models.Model):
     affair, between which dates. Each side names one institution or an institution kind."""
 
     requester_institution = models.ForeignKey(
-        Institution, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        Institution,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name="情報照会者 (Requester)",
     )
-    requester_kind = models.CharField("照会者区分 (Requester kind)", max_length=24,
-                                      choices=InstitutionKind.choices, blank=True)
-    affair = models.ForeignKey(Affair, on_delete=models.PROTECT, related_name="rules",
-                               verbose_name="事務 (Affair)")
+    requester_kind = models.CharField(
+        "照会者区分 (Requester kind)", max_length=24, choices=InstitutionKind.choices, blank=True
+    )
+    affair = models.ForeignKey(
+        Affair, on_delete=models.PROTECT, related_name="rules", verbose_name="事務 (Affair)"
+    )
     provider_institution = models.ForeignKey(
-        Institution, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        Institution,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name="情報提供者 (Provider)",
     )
-    provider_kind = models.CharField("提供者区分 (Provider kind)", max_length=24,
-                                     choices=InstitutionKind.choices, blank=True)
-    item = models.ForeignKey(InformationItem, on_delete=models.PROTECT, related_name="rules",
-                             verbose_name="特定個人情報 (Item)")
+    provider_kind = models.CharField(
+        "提供者区分 (Provider kind)", max_length=24, choices=InstitutionKind.choices, blank=True
+    )
+    item = models.ForeignKey(
+        InformationItem,
+        on_delete=models.PROTECT,
+        related_name="rules",
+        verbose_name="特定個人情報 (Item)",
+    )
     valid_from = models.DateField("適用開始日 (Valid from)")
     valid_to = models.DateField("適用終了日 (Valid to)", null=True, blank=True)
     table_row = models.CharField("項 (Row)", max_length=10, blank=True)
@@ -252,7 +280,9 @@ class Household(models.Model):
     """世帯: the people registered at one address under one head (住民票の世帯)."""
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="households",
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="households",
         verbose_name="住所地の団体 (Municipality)",
     )
     number = models.CharField("世帯番号 (Household no.)", max_length=20)
@@ -277,8 +307,9 @@ class Person(models.Model):
     不開示 protection (DV 支援措置 etc.) hides the person's records from disclosure and proxies.
     """
 
-    public_id = models.UUIDField("公開ID (Public id)", default=uuid.uuid4, unique=True,
-                                 editable=False)
+    public_id = models.UUIDField(
+        "公開ID (Public id)", default=uuid.uuid4, unique=True, editable=False
+    )
     family_name = models.CharField("氏 (Family name)", max_length=40)
     given_name = models.CharField("名 (Given name)", max_length=40)
     family_name_kana = models.CharField("氏（カナ） (Family name, kana)", max_length=60)
@@ -288,22 +319,32 @@ class Person(models.Model):
     postal_code = models.CharField("郵便番号 (Postal code)", max_length=8, blank=True)
     address = models.CharField("住所 (Address)", max_length=200)
     household = models.ForeignKey(
-        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="members",
+        Household,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
         verbose_name="世帯 (Household)",
     )
     relationship = models.CharField("続柄 (Relation to head)", max_length=20, blank=True)
 
-    my_number_ciphertext = models.BinaryField("個人番号（暗号文） (My Number, encrypted)",
-                                              null=True, editable=False)
-    my_number_key_id = models.CharField("暗号鍵ID (Key id)", max_length=16, blank=True,
-                                        editable=False)
-    my_number_index = models.CharField("検索用索引 (Blind index)", max_length=64, null=True,
-                                       unique=True, editable=False)
+    my_number_ciphertext = models.BinaryField(
+        "個人番号（暗号文） (My Number, encrypted)", null=True, editable=False
+    )
+    my_number_key_id = models.CharField(
+        "暗号鍵ID (Key id)", max_length=16, blank=True, editable=False
+    )
+    # NULL (no number registered) never collides in the unique index; "" would.
+    my_number_index = models.CharField(  # noqa: DJ001
+        "検索用索引 (Blind index)", max_length=64, null=True, unique=True, editable=False
+    )
 
-    disclosure_protected = models.BooleanField("不開示対象 (Protected from disclosure)",
-                                               default=False)
-    protection_reason = models.CharField("不開示理由 (Protection reason)", max_length=100,
-                                         blank=True)
+    disclosure_protected = models.BooleanField(
+        "不開示対象 (Protected from disclosure)", default=False
+    )
+    protection_reason = models.CharField(
+        "不開示理由 (Protection reason)", max_length=100, blank=True
+    )
     protected_from = models.DateField("不開示開始日 (Protected from)", null=True, blank=True)
     protected_until = models.DateField("不開示終了日 (Protected until)", null=True, blank=True)
 
@@ -342,11 +383,18 @@ class AddresseeNumber(models.Model):
     """団体内統合宛名番号: an organisation's own 15-digit number for a person, which joins its
     business systems to the network's 符号 without ever using My Number."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT,
-                                     related_name="addressee_numbers",
-                                     verbose_name="団体 (Organisation)")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT,
-                               related_name="addressee_numbers", verbose_name="住民 (Person)")
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="addressee_numbers",
+        verbose_name="団体 (Organisation)",
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="addressee_numbers",
+        verbose_name="住民 (Person)",
+    )
     number = models.CharField("団体内統合宛名番号 (Addressee no.)", max_length=15)
 
     class Meta:
@@ -354,8 +402,9 @@ class AddresseeNumber(models.Model):
         verbose_name_plural = "団体内統合宛名番号 (Addressee numbers)"
         constraints = [
             models.UniqueConstraint(fields=["organization", "number"], name="addressee_unique"),
-            models.UniqueConstraint(fields=["organization", "person"],
-                                    name="addressee_one_per_person"),
+            models.UniqueConstraint(
+                fields=["organization", "person"], name="addressee_one_per_person"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -367,10 +416,15 @@ class InstitutionToken(models.Model):
     the network service holds, so institutions can neither compute it from My Number nor
     match it with another institution's 符号."""
 
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
-                                    related_name="tokens", verbose_name="機関 (Institution)")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="tokens",
-                               verbose_name="住民 (Person)")
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="tokens",
+        verbose_name="機関 (Institution)",
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="tokens", verbose_name="住民 (Person)"
+    )
     token = models.CharField("符号 (Token)", max_length=32, unique=True)
     issued_at = models.DateTimeField("取得日時 (Issued at)", default=timezone.now)
 
@@ -390,14 +444,24 @@ class ProvisionCopy(models.Model):
     to answer requests automatically. manual_answer holds requests for a person to answer;
     nondisclosure marks the copy 不開示 (the provider's own protection flag)."""
 
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
-                                    related_name="provision_copies",
-                                    verbose_name="情報提供者 (Provider)")
-    token = models.ForeignKey(InstitutionToken, on_delete=models.PROTECT,
-                              related_name="provision_copies", verbose_name="符号 (Token)")
-    item = models.ForeignKey(InformationItem, on_delete=models.PROTECT,
-                             related_name="provision_copies",
-                             verbose_name="特定個人情報 (Item)")
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="provision_copies",
+        verbose_name="情報提供者 (Provider)",
+    )
+    token = models.ForeignKey(
+        InstitutionToken,
+        on_delete=models.PROTECT,
+        related_name="provision_copies",
+        verbose_name="符号 (Token)",
+    )
+    item = models.ForeignKey(
+        InformationItem,
+        on_delete=models.PROTECT,
+        related_name="provision_copies",
+        verbose_name="特定個人情報 (Item)",
+    )
     payload = models.JSONField("内容 (Payload)")
     updated_at = models.DateTimeField("更新日時 (Updated at)", default=timezone.now)
     manual_answer = models.BooleanField("手動応答 (Manual answer)", default=False)
@@ -407,8 +471,9 @@ class ProvisionCopy(models.Model):
         verbose_name = "副本 (Provision copy)"
         verbose_name_plural = "副本 (Provision copies)"
         constraints = [
-            models.UniqueConstraint(fields=["institution", "token", "item"],
-                                    name="provision_copy_unique")
+            models.UniqueConstraint(
+                fields=["institution", "token", "item"], name="provision_copy_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -419,19 +484,36 @@ class Case(models.Model):
     """案件: an application or procedure under an affair, the legitimate reason behind a query.
     Its household members are the people a query under this case may concern."""
 
-    affair = models.ForeignKey(Affair, on_delete=models.PROTECT, related_name="cases",
-                               verbose_name="事務 (Affair)")
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="cases",
-                                   verbose_name="担当課 (Department)")
+    affair = models.ForeignKey(
+        Affair, on_delete=models.PROTECT, related_name="cases", verbose_name="事務 (Affair)"
+    )
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name="担当課 (Department)",
+    )
     reference = models.CharField("受付番号 (Reference no.)", max_length=40)
-    applicant = models.ForeignKey(Person, on_delete=models.PROTECT,
-                                  related_name="cases_as_applicant",
-                                  verbose_name="申請者 (Applicant)")
-    members = models.ManyToManyField(Person, through="CaseMember", related_name="cases",
-                                     verbose_name="世帯員 (Household members)")
-    opened_by = models.ForeignKey("StaffMember", on_delete=models.PROTECT, null=True,
-                                  blank=True, related_name="opened_cases",
-                                  verbose_name="受付者 (Opened by)")
+    applicant = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="cases_as_applicant",
+        verbose_name="申請者 (Applicant)",
+    )
+    members: models.ManyToManyField[Person, CaseMember] = models.ManyToManyField(
+        Person,
+        through="CaseMember",
+        related_name="cases",
+        verbose_name="世帯員 (Household members)",
+    )
+    opened_by = models.ForeignKey(
+        "StaffMember",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="opened_cases",
+        verbose_name="受付者 (Opened by)",
+    )
     opened_at = models.DateTimeField("受付日時 (Opened at)", default=timezone.now)
     closed_at = models.DateTimeField("完結日時 (Closed at)", null=True, blank=True)
 
@@ -476,15 +558,24 @@ class CaseMember(models.Model):
 class Consent(models.Model):
     """本人同意: a person's consent that an institution query an item for an affair."""
 
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="consents",
-                               verbose_name="本人 (Person)")
-    affair = models.ForeignKey(Affair, on_delete=models.PROTECT, related_name="consents",
-                               verbose_name="事務 (Affair)")
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
-                                    related_name="consents",
-                                    verbose_name="情報照会者 (Requester)")
-    item = models.ForeignKey(InformationItem, on_delete=models.PROTECT, related_name="consents",
-                             verbose_name="特定個人情報 (Item)")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="consents", verbose_name="本人 (Person)"
+    )
+    affair = models.ForeignKey(
+        Affair, on_delete=models.PROTECT, related_name="consents", verbose_name="事務 (Affair)"
+    )
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="consents",
+        verbose_name="情報照会者 (Requester)",
+    )
+    item = models.ForeignKey(
+        InformationItem,
+        on_delete=models.PROTECT,
+        related_name="consents",
+        verbose_name="特定個人情報 (Item)",
+    )
     valid_from = models.DateField("有効期間開始 (Valid from)")
     valid_to = models.DateField("有効期間終了 (Valid to)", null=True, blank=True)
     document_reference = models.CharField("同意書番号 (Document ref.)", max_length=60)
@@ -518,22 +609,42 @@ class StaffMember(models.Model):
     them. audit_pseudonym is what the ledger records instead of the name; person links the
     staff member to their own resident record, which misuse detection needs."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                related_name="staff_member", verbose_name="ユーザー (User)")
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
-                                    related_name="staff", verbose_name="機関 (Institution)")
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="staff",
-                                   verbose_name="課 (Department)")
-    assigned_affairs = models.ManyToManyField(Affair, blank=True, related_name="staff",
-                                              verbose_name="担当事務 (Assigned affairs)")
-    role = models.CharField("役割 (Role)", max_length=20, choices=StaffRole.choices,
-                            default=StaffRole.CLERK)
-    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="staff_roles",
-                               verbose_name="本人の住民記録 (Own resident record)")
-    audit_pseudonym = models.CharField("監査用仮名 (Audit pseudonym)", max_length=32,
-                                       unique=True, editable=False,
-                                       default=new_staff_pseudonym)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="staff_member",
+        verbose_name="ユーザー (User)",
+    )
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        verbose_name="機関 (Institution)",
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="staff", verbose_name="課 (Department)"
+    )
+    assigned_affairs = models.ManyToManyField(
+        Affair, blank=True, related_name="staff", verbose_name="担当事務 (Assigned affairs)"
+    )
+    role = models.CharField(
+        "役割 (Role)", max_length=20, choices=StaffRole.choices, default=StaffRole.CLERK
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff_roles",
+        verbose_name="本人の住民記録 (Own resident record)",
+    )
+    audit_pseudonym = models.CharField(
+        "監査用仮名 (Audit pseudonym)",
+        max_length=32,
+        unique=True,
+        editable=False,
+        default=new_staff_pseudonym,
+    )
 
     class Meta:
         verbose_name = "職員 (Staff member)"
@@ -543,17 +654,21 @@ class StaffMember(models.Model):
         return f"{self.user.get_username()} ({self.institution})"
 
 
-
 class AgencySystem(models.Model):
     """業務システム: an institution's API client. The API key is shown once at creation and
     stored only as its SHA-256 (the key is 256 random bits, so a slow hash adds nothing)."""
 
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
-                                    related_name="systems", verbose_name="機関 (Institution)")
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="systems",
+        verbose_name="機関 (Institution)",
+    )
     name = models.CharField("システム名 (System name)", max_length=100)
     key_prefix = models.CharField("鍵の先頭 (Key prefix)", max_length=12, unique=True)
-    key_hash = models.CharField("鍵のハッシュ (Key hash)", max_length=64, unique=True,
-                                editable=False)
+    key_hash = models.CharField(
+        "鍵のハッシュ (Key hash)", max_length=64, unique=True, editable=False
+    )
     is_active = models.BooleanField("有効 (Active)", default=True)
     created_at = models.DateTimeField("作成日時 (Created at)", default=timezone.now)
     last_used_at = models.DateTimeField("最終利用日時 (Last used)", null=True, blank=True)

@@ -81,12 +81,16 @@ def encrypt_my_number(number: str, *, person_public_id: str) -> tuple[str, bytes
     return ring.current_id, nonce + sealed
 
 
-def decrypt_my_number(key_id: str, blob: bytes, *, person_public_id: str) -> str:
+def decrypt_my_number(
+    key_id: str, blob: bytes | memoryview | None, *, person_public_id: str
+) -> str:
     """Decrypt what encrypt_my_number produced; raises MyNumberDecryptionError otherwise."""
     ring = current_keyring()
     key = ring.keys.get(key_id)
     if key is None:
         raise MyNumberDecryptionError(f"key {key_id!r} is not in the keyring")
+    if blob is None:
+        raise MyNumberDecryptionError("no ciphertext stored")
     blob = bytes(blob)
     try:
         clear = AESGCM(key).decrypt(

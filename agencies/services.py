@@ -36,8 +36,10 @@ def _seal_my_number(person: Person, my_number: str) -> None:
     number = normalize_my_number(my_number)
     index = blind_index(number)
     if Person.objects.filter(my_number_index=index).exclude(pk=person.pk).exists():
-        raise DuplicateMyNumberError("この個人番号は既に別の住民に登録されています。 "
-                                     "(This My Number is already registered to another person.)")
+        raise DuplicateMyNumberError(
+            "この個人番号は既に別の住民に登録されています。 "
+            "(This My Number is already registered to another person.)"
+        )
     key_id, blob = encrypt_my_number(number, person_public_id=str(person.public_id))
     person.my_number_key_id = key_id
     person.my_number_ciphertext = blob

@@ -52,8 +52,9 @@ def _sqlite_create(table: str) -> list[str]:
     ]
 
 
-def install_guards(connection: BaseDatabaseWrapper, tables: tuple[str, ...] = LEDGER_TABLES
-                   ) -> None:
+def install_guards(
+    connection: BaseDatabaseWrapper, tables: tuple[str, ...] = LEDGER_TABLES
+) -> None:
     """Create the append-only triggers on tables (idempotent on SQLite)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -71,8 +72,7 @@ def install_guards(connection: BaseDatabaseWrapper, tables: tuple[str, ...] = LE
             raise NotImplementedError(f"no append-only guard for {connection.vendor}")
 
 
-def remove_guards(connection: BaseDatabaseWrapper, tables: tuple[str, ...] = LEDGER_TABLES
-                  ) -> None:
+def remove_guards(connection: BaseDatabaseWrapper, tables: tuple[str, ...] = LEDGER_TABLES) -> None:
     """Drop the triggers (reverse migration only)."""
     with connection.cursor() as cursor:
         for table in tables:

@@ -15,6 +15,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
 import rfc8785
 from django.conf import settings
@@ -81,19 +82,21 @@ def format_time(moment: dt.datetime) -> str:
 def leaf_bytes(event_type: str, fields: Mapping[str, object], moment: dt.datetime) -> bytes:
     """The entry's leaf: {"v": 1, "type": ..., "time": ..., **fields} as RFC 8785 JSON."""
     check_fields(event_type, fields)
-    document = {"v": LEAF_VERSION, "type": event_type, "time": format_time(moment), **fields}
+    document: dict[str, Any] = {"v": LEAF_VERSION, "type": event_type, "time": format_time(moment), **fields}
     return bytes(rfc8785.dumps(document))
 
 
 @cache
 def _subject_key(network_key: str) -> bytes:
     # A key of its own for ledger pseudonyms, derived so it never equals a 符号 derivation.
-    return hmac.new(base64.b64decode(network_key), b"yaritori/ledger-subject/v1",
-                    hashlib.sha256).digest()
+    return hmac.new(
+        base64.b64decode(network_key), b"yaritori/ledger-subject/v1", hashlib.sha256
+    ).digest()
 
 
 def subject_pseudonym(person_public_id: str) -> str:
     """The person's pseudonym in the ledger: SJ + 24 base32 characters, stable per key."""
-    digest = hmac.new(_subject_key(settings.NETWORK_TOKEN_KEY), person_public_id.encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        _subject_key(settings.NETWORK_TOKEN_KEY), person_public_id.encode(), hashlib.sha256
+    ).digest()
     return "SJ" + base64.b32encode(digest).decode("ascii")[:24]

@@ -91,8 +91,7 @@ def ledger_append(
     logged; a database error propagates, so the caller's transaction fails with it.
     """
     moment = moment or timezone.now()
-    leaf = leaf_bytes(event_type, {**fields, **({"subject": subject} if subject else {})},
-                      moment)
+    leaf = leaf_bytes(event_type, {**fields, **({"subject": subject} if subject else {})}, moment)
     with transaction.atomic(savepoint=False):
         return LedgerIntake.objects.create(
             leaf=leaf.decode("utf-8"), event_type=event_type, subject=subject, created_at=moment
@@ -182,9 +181,7 @@ def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
         frontier_ranges = aligned_subtrees(0, size)
         stored = _subtree_hashes(frontier_ranges)
         frontier = MerkleFrontier(size, [stored[r] for r in frontier_ranges])
-        chain = chain_genesis(settings.AUDIT_LOG_ORIGIN) if head is None else bytes(
-            head.chain_hash
-        )
+        chain = chain_genesis(settings.AUDIT_LOG_ORIGIN) if head is None else bytes(head.chain_hash)
         now = timezone.now()
         entries: list[LedgerEntry] = []
         subtrees: list[MerkleSubtree] = []
@@ -192,8 +189,11 @@ def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
             seq = size + offset
             hashed = leaf_hash(row.leaf.encode("utf-8"))
             chain = chain_next(chain, hashed)
-            entries.append(LedgerEntry(seq=seq, intake_id=row.id, leaf_hash=hashed,
-                                       chain_hash=chain, integrated_at=now))
+            entries.append(
+                LedgerEntry(
+                    seq=seq, intake_id=row.id, leaf_hash=hashed, chain_hash=chain, integrated_at=now
+                )
+            )
             subtrees.extend(
                 MerkleSubtree(level=c.level, index=c.index, hash=c.hash, last_seq=seq)
                 for c in frontier.append(hashed)
@@ -216,8 +216,7 @@ def _sign_checkpoint(size: int, root: bytes) -> Checkpoint:
             verify_consistency(previous.size, size, bytes(previous.root_hash), root, proof)
     body = CheckpointBody(settings.AUDIT_LOG_ORIGIN, size, root).to_text()
     note = sign_note(body, [log_signer()])
-    return Checkpoint.objects.create(size=size, root_hash=root, note=note,
-                                     signed_at=timezone.now())
+    return Checkpoint.objects.create(size=size, root_hash=root, note=note, signed_at=timezone.now())
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,6 +251,4 @@ def receipt_for(seq: int) -> str:
     if checkpoint is None or checkpoint.size <= seq:
         raise LedgerError(f"entry {seq} is not covered by a signed checkpoint yet")
     proof = inclusion_proof_for(seq, checkpoint.size)
-    return Receipt(seq, tuple(proof), checkpoint.note,
-                   entry.intake.leaf.encode("utf-8")).to_text()
-
+    return Receipt(seq, tuple(proof), checkpoint.note, entry.intake.leaf.encode("utf-8")).to_text()

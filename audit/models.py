@@ -53,8 +53,12 @@ class LedgerEntry(models.Model):
     """
 
     seq = models.BigIntegerField("連番 (Sequence number)", primary_key=True)
-    intake = models.OneToOneField(LedgerIntake, on_delete=models.PROTECT, related_name="entry",
-                                  verbose_name="受付記録 (Intake)")
+    intake = models.OneToOneField(
+        LedgerIntake,
+        on_delete=models.PROTECT,
+        related_name="entry",
+        verbose_name="受付記録 (Intake)",
+    )
     leaf_hash = models.BinaryField("葉ハッシュ (Leaf hash)", max_length=32)
     chain_hash = models.BinaryField("連鎖ハッシュ (Chain hash)", max_length=32)
     integrated_at = models.DateTimeField("統合日時 (Integrated at)")

@@ -82,7 +82,9 @@ def _start_state(first: int) -> tuple[bytes | None, MerkleFrontier]:
         (lv, ix): bytes(h)
         for lv, ix, h in MerkleSubtree.objects.filter(
             last_seq__lt=first, level__in={lv for lv, _ in coords}
-        ).filter(index__in={ix for _, ix in coords}).values_list("level", "index", "hash")
+        )
+        .filter(index__in={ix for _, ix in coords})
+        .values_list("level", "index", "hash")
     }
     return bytes(previous[0]), MerkleFrontier(first, [stored[c] for c in coords])
 
@@ -112,8 +114,12 @@ def verify_log(*, first_seq: int = 0, saved_checkpoint: str | None = None) -> Ve
             signed.sort(key=lambda s: s[0])
 
         chain, frontier = _start_state(first_seq)
-        replay = LogReplayer(chain_genesis(settings.AUDIT_LOG_ORIGIN), start=first_seq,
-                             chain=chain, frontier=frontier)
+        replay = LogReplayer(
+            chain_genesis(settings.AUDIT_LOG_ORIGIN),
+            start=first_seq,
+            chain=chain,
+            frontier=frontier,
+        )
         report = VerificationReport(first_seq=first_seq, size=first_seq)
         checks = [s for s in signed if s[0] > first_seq]
         check_at = 0
@@ -130,8 +136,12 @@ def verify_log(*, first_seq: int = 0, saved_checkpoint: str | None = None) -> Ve
                 stored = None
                 while stored_subtree is not None and stored_subtree[0] < seq:
                     stored_subtree = next(subtrees, None)  # rows for positions not replayed
-                if stored_subtree is not None and stored_subtree[0] == seq and \
-                        stored_subtree[1] == level and stored_subtree[2] == index:
+                if (
+                    stored_subtree is not None
+                    and stored_subtree[0] == seq
+                    and stored_subtree[1] == level
+                    and stored_subtree[2] == index
+                ):
                     stored = stored_subtree[3]
                     stored_subtree = next(subtrees, None)
                 replay.compare_subtree(level, index, computed, stored)

@@ -8,6 +8,7 @@ with O_EXCL so that web, worker and beat starting together agree on one value.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import tempfile
@@ -30,10 +31,9 @@ def _write_once(path: Path, make: Callable[[], str]) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(value + "\n")
         os.chmod(tmp_name, 0o600)
-        try:
+        # If another process won the race, its value is the one read back below.
+        with contextlib.suppress(FileExistsError):
             os.link(tmp_name, path)
-        except FileExistsError:
-            pass  # another process won the race: use its value
     finally:
         os.unlink(tmp_name)
     return path.read_text().strip()

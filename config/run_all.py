@@ -19,15 +19,35 @@ BIN = Path(sys.executable).parent
 
 def _commands(port: str) -> dict[str, list[str]]:
     return {
-        "web": [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-                "--workers", "2", "--threads", "4", "--access-logfile", "-",
-                "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(M)sms'],
+        "web": [
+            str(BIN / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            '%(h)s "%(m)s %(U)s" %(s)s %(M)sms',
+        ],
         # -B runs beat inside the worker: with the filesystem broker that is what was seen to
         # deliver beat tasks here, and it keeps the demo to one Celery process.
         # The ledger's sequencer: integrates appended entries and signs checkpoints.
         "sequencer": [sys.executable, "manage.py", "ledger_sequencer"],
-        "worker+beat": [str(BIN / "celery"), "-A", "config", "worker", "-B", "-l", "info",
-                        "--concurrency", "2"],
+        "worker+beat": [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "-B",
+            "-l",
+            "info",
+            "--concurrency",
+            "2",
+        ],
     }
 
 
@@ -71,8 +91,9 @@ def main() -> int:
     while not stopping:
         for name, child in children.items():
             if child.poll() is not None:
-                print(f"{name} exited with {child.returncode}; stopping the others",
-                      file=sys.stderr)
+                print(
+                    f"{name} exited with {child.returncode}; stopping the others", file=sys.stderr
+                )
                 exit_code = child.returncode or 1
                 stopping = True
         time.sleep(0.3)

@@ -12,8 +12,12 @@ from agencies.services import person_create
 
 VALID = "983205673214"
 PERSON = {
-    "family_name": "佐藤", "given_name": "一郎", "family_name_kana": "サトウ",
-    "given_name_kana": "イチロウ", "sex": "1", "date_of_birth": "1975-01-02",
+    "family_name": "佐藤",
+    "given_name": "一郎",
+    "family_name_kana": "サトウ",
+    "given_name_kana": "イチロウ",
+    "sex": "1",
+    "date_of_birth": "1975-01-02",
     "address": "宮城県仙台市青葉区国分町3丁目",
 }
 
@@ -26,14 +30,20 @@ def admin_client_logged_in(client, django_user_model):
 
 
 def test_every_agencies_model_is_registered():
-    missing = [m.__name__ for m in apps.get_app_config("agencies").get_models()
-               if m not in admin.site._registry and m.__name__ != "CaseMember"]
+    missing = [
+        m.__name__
+        for m in apps.get_app_config("agencies").get_models()
+        if m not in admin.site._registry and m.__name__ != "CaseMember"
+    ]
     assert missing == []
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("model", [m for m in apps.get_app_config("agencies").get_models()
-                                   if m.__name__ != "CaseMember"], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "model",
+    [m for m in apps.get_app_config("agencies").get_models() if m.__name__ != "CaseMember"],
+    ids=lambda m: m.__name__,
+)
 def test_changelist_renders(admin_client_logged_in, model):
     url = reverse(f"admin:agencies_{model._meta.model_name}_changelist")
     assert admin_client_logged_in.get(url).status_code == 200
@@ -42,8 +52,10 @@ def test_changelist_renders(admin_client_logged_in, model):
 @pytest.mark.django_db
 def test_person_pages_mask_my_number(admin_client_logged_in):
     person = person_create(my_number=VALID, **PERSON)
-    for url in [reverse("admin:agencies_person_changelist"),
-                reverse("admin:agencies_person_change", args=[person.pk])]:
+    for url in [
+        reverse("admin:agencies_person_changelist"),
+        reverse("admin:agencies_person_change", args=[person.pk]),
+    ]:
         body = admin_client_logged_in.get(url).content.decode()
         assert MASKED_MY_NUMBER in body
         assert VALID not in body and "9832-0567-3214" not in body
@@ -54,8 +66,14 @@ def test_person_pages_mask_my_number(admin_client_logged_in):
 def test_my_number_can_be_set_write_only(admin_client_logged_in):
     person = person_create(**PERSON)
     url = reverse("admin:agencies_person_change", args=[person.pk])
-    data = {**PERSON, "new_my_number": "９８３２ ０５６７ ３２１４", "disclosure_protected": "",
-            "protection_reason": "", "postal_code": "", "relationship": ""}
+    data = {
+        **PERSON,
+        "new_my_number": "９８３２ ０５６７ ３２１４",
+        "disclosure_protected": "",
+        "protection_reason": "",
+        "postal_code": "",
+        "relationship": "",
+    }
     response = admin_client_logged_in.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert person_get_by_my_number(my_number=VALID).pk == person.pk
@@ -65,8 +83,13 @@ def test_my_number_can_be_set_write_only(admin_client_logged_in):
 def test_bad_my_number_is_a_form_error_not_echoed(admin_client_logged_in):
     person = person_create(**PERSON)
     url = reverse("admin:agencies_person_change", args=[person.pk])
-    data = {**PERSON, "new_my_number": "983205673215", "protection_reason": "",
-            "postal_code": "", "relationship": ""}
+    data = {
+        **PERSON,
+        "new_my_number": "983205673215",
+        "protection_reason": "",
+        "postal_code": "",
+        "relationship": "",
+    }
     response = admin_client_logged_in.post(url, data)
     body = response.content.decode()
     assert response.status_code == 200

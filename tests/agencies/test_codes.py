@@ -24,17 +24,30 @@ def test_wrong_check_digit_is_named():
     assert "983205673215" not in str(exc.value)
 
 
-@pytest.mark.parametrize("raw", ["９８３２０５６７３２１４", "9832-0567-3214", "9832 0567 3214",
-                                 "９８３２−０５６７−３２１４", "　9832　0567　3214　"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "９８３２０５６７３２１４",
+        "9832-0567-3214",
+        "9832 0567 3214",
+        "９８３２−０５６７−３２１４",
+        "　9832　0567　3214　",
+    ],
+)
 def test_full_width_hyphens_and_spaces_are_normalised(raw):
     assert normalize_my_number(raw) == "983205673214"
 
 
-@pytest.mark.parametrize(("raw", "code"), [("98320567321", "my_number_length"),
-                                           ("9832056732140", "my_number_length"),
-                                           ("98320567321a", "my_number_not_digits"),
-                                           ("", "my_number_length"),
-                                           ("９８３２０５６７３２１", "my_number_length")])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("98320567321", "my_number_length"),
+        ("9832056732140", "my_number_length"),
+        ("98320567321a", "my_number_not_digits"),
+        ("", "my_number_length"),
+        ("９８３２０５６７３２１", "my_number_length"),
+    ],
+)
 def test_bad_shapes_are_named(raw, code):
     with pytest.raises(ValidationError) as exc:
         normalize_my_number(raw)

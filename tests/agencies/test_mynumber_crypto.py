@@ -26,8 +26,12 @@ def _key_line(key_id):
 
 def _person(**extra):
     fields = {
-        "family_name": "山田", "given_name": "花子", "family_name_kana": "ヤマダ",
-        "given_name_kana": "ハナコ", "sex": "2", "date_of_birth": "1980-04-01",
+        "family_name": "山田",
+        "given_name": "花子",
+        "family_name_kana": "ヤマダ",
+        "given_name_kana": "ハナコ",
+        "sex": "2",
+        "date_of_birth": "1980-04-01",
         "address": "北海道札幌市中央区北1条西2丁目",
     }
     fields.update(extra)
@@ -48,8 +52,10 @@ def test_round_trip_and_binding():
 
 
 def test_encryption_is_randomised():
-    assert encrypt_my_number(VALID, person_public_id="p")[1] != encrypt_my_number(
-        VALID, person_public_id="p")[1]
+    assert (
+        encrypt_my_number(VALID, person_public_id="p")[1]
+        != encrypt_my_number(VALID, person_public_id="p")[1]
+    )
 
 
 @pytest.mark.django_db
@@ -68,8 +74,10 @@ def test_clear_number_is_nowhere_in_the_row():
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM agencies_person WHERE id = %s", [person.pk])
         row = cursor.fetchone()
-    assert all(VALID not in (bytes(v).decode("latin-1") if isinstance(v, (bytes, memoryview))
-                             else str(v)) for v in row)
+    assert all(
+        VALID not in (bytes(v).decode("latin-1") if isinstance(v, (bytes, memoryview)) else str(v))
+        for v in row
+    )
 
 
 @pytest.mark.django_db
@@ -103,8 +111,14 @@ def test_key_rotation(settings, capsys):
     carol = _person(given_name="三郎")
     person_set_my_number(person=carol, my_number="000000000019")
     assert carol.my_number_key_id == "new"
-    assert decrypt_my_number("old", Person.objects.get(pk=alice.pk).my_number_ciphertext,
-                             person_public_id=str(alice.public_id)) == VALID
+    assert (
+        decrypt_my_number(
+            "old",
+            Person.objects.get(pk=alice.pk).my_number_ciphertext,
+            person_public_id=str(alice.public_id),
+        )
+        == VALID
+    )
 
     call_command("mynumber_keys", "reencrypt", "--batch-size", "1")
     assert "re-encrypted 2" in capsys.readouterr().out
@@ -114,7 +128,11 @@ def test_key_rotation(settings, capsys):
     settings.MYNUMBER_ENCRYPTION_KEYS = settings.MYNUMBER_ENCRYPTION_KEYS.split(",")[0]
     for person, number in [(alice, VALID), (bob, "123456789018")]:
         row = Person.objects.get(pk=person.pk)
-        assert decrypt_my_number(row.my_number_key_id, row.my_number_ciphertext,
-                                 person_public_id=str(row.public_id)) == number
+        assert (
+            decrypt_my_number(
+                row.my_number_key_id, row.my_number_ciphertext, person_public_id=str(row.public_id)
+            )
+            == number
+        )
     call_command("mynumber_keys", "status")
     assert "new (current): 3" in capsys.readouterr().out

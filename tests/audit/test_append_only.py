@@ -15,8 +15,10 @@ MODELS = [LedgerIntake, LedgerEntry, MerkleSubtree, Checkpoint]
 @pytest.fixture
 def ledger_rows(db):
     for _ in range(3):
-        ledger_append(event_type="linkage.request",
-                      fields={"request_id": str(uuid.uuid4()), "outcome": "provided"})
+        ledger_append(
+            event_type="linkage.request",
+            fields={"request_id": str(uuid.uuid4()), "outcome": "provided"},
+        )
     ledger_integrate()
 
 
@@ -34,8 +36,12 @@ def test_orm_save_update_is_refused(ledger_rows, model):
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
 def test_queryset_update_and_delete_are_refused(ledger_rows, model):
-    field = {LedgerIntake: "event_type", LedgerEntry: "leaf_hash", MerkleSubtree: "hash",
-             Checkpoint: "note"}[model]
+    field = {
+        LedgerIntake: "event_type",
+        LedgerEntry: "leaf_hash",
+        MerkleSubtree: "hash",
+        Checkpoint: "note",
+    }[model]
     value = b"\x00" * 32 if field in ("leaf_hash", "hash") else "x.y"
     refused(lambda: model.objects.update(**{field: value}))
     if model is LedgerIntake:
@@ -54,8 +60,13 @@ def test_raw_sql_is_refused(ledger_rows, table):
             cursor.execute(sql)
 
     refused(lambda: run(f"DELETE FROM {table}"))
-    refused(lambda: run(f"UPDATE {table} SET id = id") if table != "audit_ledgerentry"
-            else run(f"UPDATE {table} SET seq = seq"))
+    refused(
+        lambda: (
+            run(f"UPDATE {table} SET id = id")
+            if table != "audit_ledgerentry"
+            else run(f"UPDATE {table} SET seq = seq")
+        )
+    )
     if connection.vendor == "postgresql":
         # Django's deferred foreign-key checks would otherwise block TRUNCATE before the guard.
         run("SET CONSTRAINTS ALL IMMEDIATE")

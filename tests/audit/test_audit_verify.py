@@ -1,6 +1,5 @@
 """audit_verify finds and locates each kind of tampering done as the database owner."""
 
-import hashlib
 import uuid
 
 import pytest
@@ -8,19 +7,19 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.db_guards import triggers_disabled
-from audit.ledger import chain_genesis, chain_next, latest_checkpoint, ledger_append, ledger_integrate
+from audit.ledger import chain_next, latest_checkpoint, ledger_append, ledger_integrate
 from audit.models import Checkpoint, LedgerEntry, LedgerIntake, MerkleSubtree
 from audit.tlog.hashing import leaf_hash
-from django.conf import settings
 
 
 @pytest.fixture
 def log(db):
     """A log of 40 entries integrated in batches of 7 (several checkpoints)."""
     for n in range(40):
-        ledger_append(event_type="linkage.request",
-                      fields={"request_id": str(uuid.UUID(int=n + 1, version=4)),
-                              "outcome": "provided"})
+        ledger_append(
+            event_type="linkage.request",
+            fields={"request_id": str(uuid.UUID(int=n + 1, version=4)), "outcome": "provided"},
+        )
     while ledger_integrate(max_batch=7).integrated:
         pass
     return latest_checkpoint()
@@ -48,9 +47,12 @@ def test_changed_payload(log):
     with triggers_disabled(connection):
         intake = entry(12).intake
         LedgerIntake.objects.filter(pk=intake.pk).update(
-            leaf=intake.leaf.replace("provided", "refused"))
-    assert verify() == "FAILED: seq 12: payload: leaf bytes changed: they no longer hash to " \
-                       "the recorded leaf hash"
+            leaf=intake.leaf.replace("provided", "refused")
+        )
+    assert (
+        verify() == "FAILED: seq 12: payload: leaf bytes changed: they no longer hash to "
+        "the recorded leaf hash"
+    )
 
 
 def test_changed_leaf_hash(log):
@@ -75,12 +77,24 @@ def test_swapped_rows(log):
     a, b = entry(5), entry(6)
     with triggers_disabled(connection):
         LedgerEntry.objects.filter(seq__in=[5, 6]).delete()
-        LedgerEntry.objects.bulk_create([
-            LedgerEntry(seq=5, intake_id=b.intake_id, leaf_hash=a.leaf_hash,
-                        chain_hash=a.chain_hash, integrated_at=a.integrated_at),
-            LedgerEntry(seq=6, intake_id=a.intake_id, leaf_hash=b.leaf_hash,
-                        chain_hash=b.chain_hash, integrated_at=b.integrated_at),
-        ])
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(
+                    seq=5,
+                    intake_id=b.intake_id,
+                    leaf_hash=a.leaf_hash,
+                    chain_hash=a.chain_hash,
+                    integrated_at=a.integrated_at,
+                ),
+                LedgerEntry(
+                    seq=6,
+                    intake_id=a.intake_id,
+                    leaf_hash=b.leaf_hash,
+                    chain_hash=b.chain_hash,
+                    integrated_at=b.integrated_at,
+                ),
+            ]
+        )
     assert verify().startswith("FAILED: seq 5: out_of_order")
 
 
@@ -89,10 +103,10 @@ def test_forged_row_with_recomputed_hashes(log):
     with triggers_disabled(connection):
         intake = entry(15).intake
         LedgerIntake.objects.filter(pk=intake.pk).update(
-            leaf=intake.leaf.replace("provided", "refused"))
+            leaf=intake.leaf.replace("provided", "refused")
+        )
         chain = bytes(entry(14).chain_hash)
-        for row in LedgerEntry.objects.select_related("intake").filter(seq__gte=15).order_by(
-                "seq"):
+        for row in LedgerEntry.objects.select_related("intake").filter(seq__gte=15).order_by("seq"):
             lh = leaf_hash(row.intake.leaf.encode())
             chain = chain_next(chain, lh)
             LedgerEntry.objects.filter(seq=row.seq).update(leaf_hash=lh, chain_hash=chain)
@@ -103,17 +117,18 @@ def test_forged_row_with_every_hash_recomputed_is_caught_by_the_signed_root(log)
     with triggers_disabled(connection):
         intake = entry(15).intake
         LedgerIntake.objects.filter(pk=intake.pk).update(
-            leaf=intake.leaf.replace("provided", "refused"))
+            leaf=intake.leaf.replace("provided", "refused")
+        )
         chain = bytes(entry(14).chain_hash)
-        for row in LedgerEntry.objects.select_related("intake").filter(seq__gte=15).order_by(
-                "seq"):
+        for row in LedgerEntry.objects.select_related("intake").filter(seq__gte=15).order_by("seq"):
             lh = leaf_hash(row.intake.leaf.encode())
             chain = chain_next(chain, lh)
             LedgerEntry.objects.filter(seq=row.seq).update(leaf_hash=lh, chain_hash=chain)
         # ... and every subtree hash above it.
         from audit.tlog.merkle import MerkleFrontier
+
         frontier = MerkleFrontier()
-        for seq, lh in LedgerEntry.objects.order_by("seq").values_list("seq", "leaf_hash"):
+        for lh in LedgerEntry.objects.order_by("seq").values_list("leaf_hash", flat=True):
             for c in frontier.append(bytes(lh)):
                 MerkleSubtree.objects.filter(level=c.level, index=c.index).update(hash=c.hash)
     message = verify()
@@ -131,7 +146,8 @@ def test_truncated_tail_against_a_saved_checkpoint(log, tmp_path):
         Checkpoint.objects.filter(size__gt=35).delete()
     assert verify() == "OK"  # consistent with what is left ...
     assert verify("--checkpoint", str(saved)).startswith(
-        "FAILED: seq 35: truncated: saved checkpoint 40 covers 40 entries but the log has 35")
+        "FAILED: seq 35: truncated: saved checkpoint 40 covers 40 entries but the log has 35"
+    )
 
 
 def test_forged_checkpoint_signature(log):

@@ -29,9 +29,10 @@ def test_sixteen_writers_and_a_sequencer_never_fork_or_gap():
             start.wait()
             for _ in range(PER_WRITER):
                 with transaction.atomic():
-                    ledger_append(event_type="linkage.request",
-                                  fields={"request_id": str(uuid.uuid4()),
-                                          "outcome": "provided"})
+                    ledger_append(
+                        event_type="linkage.request",
+                        fields={"request_id": str(uuid.uuid4()), "outcome": "provided"},
+                    )
         except BaseException as exc:  # reported below; a thread cannot fail the test itself
             errors.append(exc)
         finally:
@@ -68,8 +69,8 @@ def test_sixteen_writers_and_a_sequencer_never_fork_or_gap():
     assert LedgerEntry.objects.values("intake_id").distinct().count() == total
     chain = chain_genesis(settings.AUDIT_LOG_ORIGIN)
     hashes = []
-    for leaf, stored_leaf_hash, stored_chain in (
-        LedgerEntry.objects.order_by("seq").values_list("intake__leaf", "leaf_hash", "chain_hash")
+    for leaf, stored_leaf_hash, stored_chain in LedgerEntry.objects.order_by("seq").values_list(
+        "intake__leaf", "leaf_hash", "chain_hash"
     ):
         hashes.append(leaf_hash(leaf.encode()))
         chain = chain_next(chain, hashes[-1])

@@ -36,8 +36,9 @@ class Command(BaseCommand):
             if options["batch_size"] < 1:
                 raise CommandError("--batch-size must be a positive number")
             count = mynumber_reencrypt(batch_size=options["batch_size"])
-            self.stdout.write(f"re-encrypted {count} My Numbers under key "
-                              f"{current_keyring().current_id}")
+            self.stdout.write(
+                f"re-encrypted {count} My Numbers under key {current_keyring().current_id}"
+            )
 
     def _status(self) -> None:
         ring = current_keyring()

@@ -20,10 +20,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--from", dest="first", type=int, default=0,
-                            help="start at this sequence number (trusting what precedes it)")
-        parser.add_argument("--checkpoint", type=Path,
-                            help="a signed checkpoint saved earlier (C2SP note text)")
+        parser.add_argument(
+            "--from",
+            dest="first",
+            type=int,
+            default=0,
+            help="start at this sequence number (trusting what precedes it)",
+        )
+        parser.add_argument(
+            "--checkpoint", type=Path, help="a signed checkpoint saved earlier (C2SP note text)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["first"] < 0:

@@ -48,8 +48,7 @@ class Command(BaseCommand):
                 time.sleep(1)
                 continue
             if result.integrated:
-                logger.info("integrated %d entries; log size %d", result.integrated,
-                            result.size)
+                logger.info("integrated %d entries; log size %d", result.integrated, result.size)
             if options["once"] and result.integrated < options["batch"]:
                 return
             if result.integrated < options["batch"]:
