@@ -1,0 +1,57 @@
+"""Gunicorn settings for Yaritori: gunicorn -c deploy/gunicorn.conf.py config.wsgi
+
+Command-line options and GUNICORN_CMD_ARGS override anything here (the systemd unit uses that
+to bind to 127.0.0.1 behind nginx).
+"""
+
+import os
+
+
+def _cpus() -> int:
+    # The CPUs this process may run on (a container's cpuset), not every CPU of the host.
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# All interfaces, because in a container the port is published by Docker; PORT picks the port.
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+
+# Sync workers: a linkage request is a few short database round-trips, and a process per request
+# means one slow request never stalls another. 2 x CPUs + 1 is gunicorn's rule of thumb; the cap
+# matters because each worker keeps a PostgreSQL connection open (DATABASE_CONN_MAX_AGE).
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * _cpus() + 1, 12))
+worker_class = "sync"
+
+# A request still running after 30 s is stuck: kill the worker rather than let requests queue.
+timeout = 30
+# On reload or stop, give in-flight requests time to finish and commit their audit entries.
+graceful_timeout = 30
+
+# Recycle each worker after a while so a slow leak stays bounded; the jitter keeps the workers
+# from all restarting in the same second.
+max_requests = 2000
+max_requests_jitter = 200
+
+# Each worker imports the app itself: no database connection or key material is inherited
+# across fork, and a HUP reload picks up new code.
+preload_app = False
+
+# The heartbeat file on tmpfs: a worker must not be killed as stuck because a disk is slow.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+# Both logs to stderr, collected by journald or Docker.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# The path (%(U)s) and never the query string (%(q)s) or the Referer (another page's URL): no
+# personal data should ever be in a URL, and if some ever is, it still stays out of the logs.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# Believe X-Forwarded-Proto only from nginx on this host: that is what makes Django see HTTPS.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Gunicorn 25+ opens a control socket under $HOME that can resize or stop the server; systemd and
+# Docker signals are all we use, so there is nothing to guard. Older versions ignore this name.
+control_socket_disable = True
