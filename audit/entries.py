@@ -82,7 +82,12 @@ def format_time(moment: dt.datetime) -> str:
 def leaf_bytes(event_type: str, fields: Mapping[str, object], moment: dt.datetime) -> bytes:
     """The entry's leaf: {"v": 1, "type": ..., "time": ..., **fields} as RFC 8785 JSON."""
     check_fields(event_type, fields)
-    document: dict[str, Any] = {"v": LEAF_VERSION, "type": event_type, "time": format_time(moment), **fields}
+    document: dict[str, Any] = {
+        "v": LEAF_VERSION,
+        "type": event_type,
+        "time": format_time(moment),
+        **fields,
+    }
     return bytes(rfc8785.dumps(document))
 
 
