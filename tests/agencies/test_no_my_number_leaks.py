@@ -19,7 +19,7 @@ def _all_table_text() -> str:
     parts = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
+            cursor.execute(f'SELECT * FROM "{table}"')
             for row in cursor.fetchall():
                 for value in row:
                     if isinstance(value, (bytes, bytearray, memoryview)):
