@@ -15,7 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.ledger import consistency_proof_between, inclusion_proof_for, latest_checkpoint
+from audit.ledger import (
+    consistency_proof_between,
+    cosigned_note,
+    inclusion_proof_for,
+    latest_checkpoint,
+)
 from audit.ledger import receipt_for as build_receipt
 from audit.models import LedgerEntry
 from audit.selectors import user_is_auditor
@@ -42,7 +47,7 @@ class CheckpointView(APIView):
         checkpoint = latest_checkpoint()
         if checkpoint is None:
             return HttpResponse("no checkpoint yet\n", status=503, content_type="text/plain")
-        return HttpResponse(checkpoint.note, content_type="text/plain; charset=utf-8")
+        return HttpResponse(cosigned_note(checkpoint), content_type="text/plain; charset=utf-8")
 
 
 class ConsistencyQuery(serializers.Serializer[dict[str, int]]):

@@ -23,6 +23,7 @@ LEDGER_TABLES = (
     "audit_ledgerentry",
     "audit_merklesubtree",
     "audit_checkpoint",
+    "audit_witnesscosignature",
 )
 
 _PG_FUNCTION = """

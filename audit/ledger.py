@@ -36,7 +36,13 @@ from audit.tlog.merkle import (
     subtree_coordinates,
     verify_consistency,
 )
-from audit.tlog.note import Signer, Verifier, parse_signer_key, sign_note
+from audit.tlog.note import (
+    Signer,
+    Verifier,
+    add_signature_lines,
+    parse_signer_key,
+    sign_note,
+)
 from audit.tlog.receipt import Receipt
 
 # Any constant will do; it only has to be the same for every sequencer of this database.
@@ -244,6 +250,12 @@ def latest_checkpoint() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-size").first()
 
 
+def cosigned_note(checkpoint: Checkpoint) -> str:
+    """The checkpoint's signed note with every stored witness cosignature appended."""
+    lines = list(checkpoint.cosignatures.order_by("witness").values_list("line", flat=True))
+    return add_signature_lines(checkpoint.note, lines) if lines else checkpoint.note
+
+
 def receipt_for(seq: int) -> str:
     """A C2SP tlog-proof receipt for entry seq under the latest checkpoint, leaf included."""
     entry = LedgerEntry.objects.select_related("intake").get(seq=seq)
@@ -251,4 +263,6 @@ def receipt_for(seq: int) -> str:
     if checkpoint is None or checkpoint.size <= seq:
         raise LedgerError(f"entry {seq} is not covered by a signed checkpoint yet")
     proof = inclusion_proof_for(seq, checkpoint.size)
-    return Receipt(seq, tuple(proof), checkpoint.note, entry.intake.leaf.encode("utf-8")).to_text()
+    return Receipt(
+        seq, tuple(proof), cosigned_note(checkpoint), entry.intake.leaf.encode("utf-8")
+    ).to_text()

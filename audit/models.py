@@ -111,3 +111,31 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint {self.size}"
+
+
+class WitnessCosignature(models.Model):
+    """証人の連署: a witness's timestamped cosignature (C2SP tlog-cosignature) of a checkpoint,
+    given only after the witness checked consistency with the last checkpoint it saw."""
+
+    checkpoint = models.ForeignKey(
+        Checkpoint,
+        on_delete=models.PROTECT,
+        related_name="cosignatures",
+        verbose_name="チェックポイント (Checkpoint)",
+    )
+    witness = models.CharField("証人 (Witness name)", max_length=100)
+    key_id = models.CharField("鍵ID (Key id)", max_length=8)
+    line = models.TextField("連署行 (Cosignature line)")
+    timestamp = models.BigIntegerField("連署時刻 (Cosigned at, POSIX)")
+
+    class Meta:
+        verbose_name = "証人の連署 (Witness cosignature)"
+        verbose_name_plural = "証人の連署 (Witness cosignatures)"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "witness", "key_id"], name="audit_cosignature_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.witness} on {self.checkpoint}"

@@ -95,8 +95,9 @@ def verify_log(*, first_seq: int = 0, saved_checkpoint: str | None = None) -> Ve
     Returns a report whose `damage` names the first bad sequence number and the kind of damage
     (see audit.tlog.replay). Raises TlogError when a checkpoint's signature does not verify.
     """
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 # One snapshot for the whole run, while the log keeps growing.
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")

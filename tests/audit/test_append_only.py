@@ -7,19 +7,29 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.db_guards import LEDGER_TABLES
 from audit.ledger import ledger_append, ledger_integrate
-from audit.models import Checkpoint, LedgerEntry, LedgerIntake, MerkleSubtree
+from audit.models import (
+    Checkpoint,
+    LedgerEntry,
+    LedgerIntake,
+    MerkleSubtree,
+    WitnessCosignature,
+)
+from audit.witnessing import witness_run
 
-MODELS = [LedgerIntake, LedgerEntry, MerkleSubtree, Checkpoint]
+MODELS = [LedgerIntake, LedgerEntry, MerkleSubtree, Checkpoint, WitnessCosignature]
 
 
 @pytest.fixture
-def ledger_rows(db):
+def ledger_rows(db, tmp_path):
     for _ in range(3):
         ledger_append(
             event_type="linkage.request",
             fields={"request_id": str(uuid.uuid4()), "outcome": "provided"},
         )
     ledger_integrate()
+    assert witness_run(directory=tmp_path).stored
+    ledger_append(event_type="linkage.request", fields={"outcome": "provided"})
+    ledger_integrate()  # a second checkpoint, with no cosignature protecting it in the ORM
 
 
 def refused(action):
@@ -38,6 +48,7 @@ def test_orm_save_update_is_refused(ledger_rows, model):
 def test_queryset_update_and_delete_are_refused(ledger_rows, model):
     field = {
         LedgerIntake: "event_type",
+        WitnessCosignature: "line",
         LedgerEntry: "leaf_hash",
         MerkleSubtree: "hash",
         Checkpoint: "note",
@@ -48,6 +59,8 @@ def test_queryset_update_and_delete_are_refused(ledger_rows, model):
         # Integrated intake rows are also protected by the ORM; a pending one reaches the DB.
         ledger_append(event_type="linkage.request", fields={"outcome": "held"})
         refused(lambda: LedgerIntake.objects.filter(entry__isnull=True).delete())
+    elif model is Checkpoint:
+        refused(lambda: Checkpoint.objects.filter(cosignatures__isnull=True).delete())
     else:
         refused(lambda: model.objects.all().delete())
     assert model.objects.count() > 0
@@ -74,5 +87,5 @@ def test_raw_sql_is_refused(ledger_rows, table):
 
 
 def test_rows_survive_every_attempt(ledger_rows):
-    assert LedgerEntry.objects.count() == 3
-    assert LedgerIntake.objects.count() == 3
+    assert LedgerEntry.objects.count() == 4
+    assert LedgerIntake.objects.count() == 4
