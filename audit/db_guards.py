@@ -13,6 +13,7 @@ signed checkpoints still show it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -115,3 +116,19 @@ PG_TXID_DEFAULT = (
     "ALTER TABLE audit_ledgerintake ALTER COLUMN txid "
     "SET DEFAULT (pg_current_xact_id()::text::bigint);"
 )
+
+
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def grant_statements(role: str) -> list[str]:
+    """SQL that leaves `role` SELECT and INSERT (and sequence use) on the ledger tables only."""
+    if not _ROLE_NAME.fullmatch(role):
+        raise ValueError(f"role name {role[:70]!r} must be a plain lower-case SQL identifier")
+    statements = []
+    for table in LEDGER_TABLES:
+        statements.append(
+            f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} FROM {role};"
+        )
+        statements.append(f"GRANT SELECT, INSERT ON {table} TO {role};")
+    return statements

@@ -3,7 +3,7 @@
 -- yaritori_owner  owns the database, the schema and every table. Only migrations connect as
 --                 it (DATABASE_OWNER_URL); web, worker and beat never hold its password.
 -- yaritori_app    what web, worker and beat connect as (DATABASE_URL): SELECT, INSERT, UPDATE,
---                 DELETE on ordinary tables, but only SELECT and INSERT on audit_* tables.
+--                 DELETE on ordinary tables, but only SELECT and INSERT on the ledger tables.
 --
 -- Run it as a superuser, connected to the Yaritori database, with the two passwords in the
 -- environment (never in this file):
@@ -18,8 +18,8 @@
 -- TRUNCATE for every role, the owner included; these grants are the second wall, so that a bug
 -- or a stolen app password cannot even ask. Default privileges cannot tell tables apart by
 -- name, so an event trigger (below) revokes UPDATE, DELETE and TRUNCATE from yaritori_app on
--- each audit_* table as it is created or altered. After every migration, still check the grants
--- (docs/deploy.md), or run `python manage.py audit_grants` (planned).
+-- each ledger table as it is created or altered. After every migration, still check the grants
+-- (docs/deploy.md), or run `python manage.py audit_grants`.
 
 \set ON_ERROR_STOP on
 \set QUIET on
@@ -80,14 +80,14 @@ ALTER DEFAULT PRIVILEGES FOR ROLE yaritori_owner IN SCHEMA public
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO yaritori_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO yaritori_app;
 
--- audit_* tables: SELECT and INSERT only --------------------------------------------------------
+-- ledger tables (audit.db_guards.LEDGER_TABLES): SELECT and INSERT only --------------------------------------------------------
 -- The guard lives in a schema of its own, owned by the superuser running this script, so that
 -- yaritori_owner (which owns schema public) cannot drop or replace it.
 CREATE SCHEMA IF NOT EXISTS yaritori_guard;
 REVOKE ALL ON SCHEMA yaritori_guard FROM PUBLIC;
 
 -- On each CREATE or ALTER of a table, revoke UPDATE, DELETE and TRUNCATE from yaritori_app if
--- it is an audit_* table. It runs as whoever ran the DDL (the table's owner, in a migration),
+-- it is a ledger table (other audit_* tables, such as alert triage, may be updated). It runs as whoever ran the DDL (the table's owner, in a migration),
 -- and an owner may revoke what its default privileges granted.
 CREATE OR REPLACE FUNCTION yaritori_guard.audit_tables_append_only()
 RETURNS event_trigger
@@ -105,7 +105,8 @@ BEGIN
     WHERE cmd.classid = 'pg_class'::regclass
       AND n.nspname = 'public'
       AND c.relkind IN ('r', 'p')
-      AND c.relname LIKE 'audit\_%'
+      AND c.relname = ANY (ARRAY['audit_ledgerintake', 'audit_ledgerentry', 'audit_merklesubtree',
+                             'audit_checkpoint', 'audit_witnesscosignature'])
   LOOP
     EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON TABLE %s FROM yaritori_app', tbl);
   END LOOP;
@@ -117,7 +118,7 @@ CREATE EVENT TRIGGER yaritori_audit_append_only ON ddl_command_end
   WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
   EXECUTE FUNCTION yaritori_guard.audit_tables_append_only();
 
--- The same for audit_* tables that already exist.
+-- The same for ledger tables that already exist.
 DO $$
 DECLARE
   tbl regclass;
@@ -128,7 +129,8 @@ BEGIN
     JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public'
       AND c.relkind IN ('r', 'p')
-      AND c.relname LIKE 'audit\_%'
+      AND c.relname = ANY (ARRAY['audit_ledgerintake', 'audit_ledgerentry', 'audit_merklesubtree',
+                             'audit_checkpoint', 'audit_witnesscosignature'])
   LOOP
     EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON TABLE %s FROM yaritori_app', tbl);
   END LOOP;
