@@ -16,10 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.ledger import (
+    EntryExpired,
     consistency_proof_between,
     cosigned_note,
     inclusion_proof_for,
     latest_checkpoint,
+    retention_cutoff,
 )
 from audit.ledger import receipt_for as build_receipt
 from audit.models import LedgerEntry
@@ -105,6 +107,12 @@ class InclusionView(APIView):
                 {"detail": "entry not covered by a signed checkpoint"},
                 status=status.HTTP_404_NOT_FOUND,
             )
+        if not LedgerEntry.objects.filter(
+            seq=seq, intake__created_at__gte=retention_cutoff()
+        ).exists():
+            return Response(
+                {"detail": "entry is past the retention period"}, status=status.HTTP_410_GONE
+            )
         return Response(
             {
                 "seq": seq,
@@ -131,6 +139,12 @@ class ReceiptView(APIView):
             return HttpResponse(
                 "entry not covered by a signed checkpoint\n", status=404, content_type="text/plain"
             )
-        response = HttpResponse(build_receipt(seq), content_type="text/plain; charset=utf-8")
+        try:
+            receipt = build_receipt(seq)
+        except EntryExpired:
+            return HttpResponse(
+                "entry is past the retention period\n", status=410, content_type="text/plain"
+            )
+        response = HttpResponse(receipt, content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="entry-{seq}.tlog-proof"'
         return response

@@ -53,6 +53,15 @@ class LedgerError(Exception):
     """The ledger refused to do something that would break its promises."""
 
 
+class EntryExpired(LedgerError):
+    """The entry is past the retention period: it stays in the tree but is served to nobody."""
+
+
+def retention_cutoff(now: dt.datetime | None = None) -> dt.datetime:
+    """Entries recorded before this instant are past retention (AUDIT_RETENTION_DAYS)."""
+    return (now or timezone.now()) - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
+
+
 def chain_genesis(origin: str) -> bytes:
     """The chain value before entry 0, bound to the log's origin."""
     return hashlib.sha256(b"yaritori/chain/v1\n" + origin.encode()).digest()
@@ -259,6 +268,8 @@ def cosigned_note(checkpoint: Checkpoint) -> str:
 def receipt_for(seq: int) -> str:
     """A C2SP tlog-proof receipt for entry seq under the latest checkpoint, leaf included."""
     entry = LedgerEntry.objects.select_related("intake").get(seq=seq)
+    if entry.intake.created_at < retention_cutoff():
+        raise EntryExpired(f"entry {seq} is past the retention period")
     checkpoint = latest_checkpoint()
     if checkpoint is None or checkpoint.size <= seq:
         raise LedgerError(f"entry {seq} is not covered by a signed checkpoint yet")
