@@ -131,7 +131,7 @@ def _head() -> LedgerEntry | None:
     return LedgerEntry.objects.select_related("intake").order_by("-seq").first()
 
 
-def _subtree_hashes(pieces: Iterable[Range]) -> dict[Range, bytes]:
+def subtree_hashes(pieces: Iterable[Range]) -> dict[Range, bytes]:
     """Fetch the stored hashes of perfect subtrees, in one query."""
     wanted = {subtree_coordinates(s, e): (s, e) for s, e in pieces}
     if not wanted:
@@ -151,6 +151,27 @@ def _subtree_hashes(pieces: Iterable[Range]) -> dict[Range, bytes]:
     return found
 
 
+# The horizon: the smallest transaction id still running in this database (other backends than
+# this one), as a 64-bit xid8; with none running, one past the newest id (this transaction's
+# own included). Every writing transaction of this database below the horizon has committed or
+# aborted, so none of its intake rows can still appear: taking rows below the horizon never
+# skips a slow writer. Only this database counts (pg_stat_activity), so a long transaction
+# elsewhere in the cluster does not hold the sequencer back. backend_xid is 32 bits; it is
+# widened to 64 against the snapshot's xmax, allowing for ids on either side of it.
+_HORIZON_SQL = """
+WITH s AS (SELECT pg_stat_clear_snapshot(),
+                  pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS nx,
+                  pg_current_xact_id_if_assigned()::text::bigint AS own)
+SELECT COALESCE(
+    MIN(s.nx + ((a.backend_xid::text::bigint - s.nx % 4294967296 + 6442450944) % 4294967296)
+        - 2147483648),
+    GREATEST(MAX(s.nx), MAX(s.own) + 1))
+FROM s LEFT JOIN pg_stat_activity a
+  ON a.datname = current_database() AND a.backend_xid IS NOT NULL
+ AND a.pid <> pg_backend_pid()
+"""
+
+
 def _pending_intake(head: LedgerEntry | None, limit: int) -> list[LedgerIntake]:
     rows = LedgerIntake.objects.order_by("txid", "id")
     if head is not None:
@@ -158,17 +179,8 @@ def _pending_intake(head: LedgerEntry | None, limit: int) -> list[LedgerIntake]:
         rows = rows.filter(Q(txid__gt=last.txid) | Q(txid=last.txid, id__gt=last.id))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            # Every transaction with a smaller id has committed or aborted: none of their rows
-            # can still appear, so taking rows up to here never skips a slow writer.
-            cursor.execute(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
-                "pg_current_xact_id_if_assigned()::text::bigint"
-            )
-            horizon, own = cursor.fetchone()
-        if own == horizon:
-            # The oldest running transaction is this one: rows it wrote itself (a caller that
-            # appends and integrates in one transaction) are safe to take as well.
-            horizon += 1
+            cursor.execute(_HORIZON_SQL)
+            (horizon,) = cursor.fetchone()
         rows = rows.filter(txid__lt=horizon)
     return list(rows.only("id", "txid", "leaf")[:limit])
 
@@ -194,7 +206,7 @@ def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
             return IntegrationResult(0, size, None)
 
         frontier_ranges = aligned_subtrees(0, size)
-        stored = _subtree_hashes(frontier_ranges)
+        stored = subtree_hashes(frontier_ranges)
         frontier = MerkleFrontier(size, [stored[r] for r in frontier_ranges])
         chain = chain_genesis(settings.AUDIT_LOG_ORIGIN) if head is None else bytes(head.chain_hash)
         now = timezone.now()
@@ -240,7 +252,7 @@ def _sign_checkpoint(size: int, root: bytes) -> Checkpoint:
 
 
 def _proof_from_store(ranges: list[Range]) -> list[bytes]:
-    stored = _subtree_hashes(perfect_pieces(ranges))
+    stored = subtree_hashes(perfect_pieces(ranges))
     return [range_hash_from_perfect(s, e, lambda a, b: stored[(a, b)]) for s, e in ranges]
 
 

@@ -1,26 +1,34 @@
 """Verifying the stored log: stream every row, recompute chain and tree, check checkpoints.
 
 The pure replay logic is audit.tlog.replay (runnable offline); this module feeds it from the
-database with server-side cursors so memory stays flat however long the log is.
+database. On PostgreSQL rows arrive through COPY ... TO STDOUT (FORMAT BINARY), and the log can
+be cut into ranges verified by parallel processes: each range starts from the stored chain
+value before it and the stored frontier of the tree at its start, exactly as a single pass
+would have computed them if the earlier ranges are intact (which their own workers check).
 """
 
 from __future__ import annotations
 
+import heapq
+import multiprocessing
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
-from audit.ledger import chain_genesis, log_verifier
+from audit.ledger import chain_genesis, log_verifier, subtree_hashes
 from audit.models import Checkpoint, LedgerEntry, MerkleSubtree
 from audit.tlog.checkpoint import Checkpoint as CheckpointBody
 from audit.tlog.errors import TlogError
-from audit.tlog.merkle import MerkleFrontier, aligned_subtrees, subtree_coordinates
+from audit.tlog.merkle import MerkleFrontier, aligned_subtrees
 from audit.tlog.note import open_note
 from audit.tlog.replay import Damage, LogReplayer
 
 _CHUNK = 10_000
+
+SignedSize = tuple[int, bytes, str]
 
 
 @dataclass
@@ -49,24 +57,52 @@ def _signed_checkpoint(note: str, label: str) -> CheckpointBody:
     return body
 
 
-def _entries(first: int) -> Iterator[tuple[int, str, bytes, bytes]]:
-    rows = (
-        LedgerEntry.objects.filter(seq__gte=first)
+# --- fetching rows ------------------------------------------------------------------------------
+#
+# Entries and stored subtrees are read as ONE stream ordered by sequence number, each entry
+# followed by the subtrees its leaf completes: (seq, 0, leaf, leaf_hash, chain_hash, 0, 0) and
+# (last_seq, 1, "", hash, b"", level, index). One stream is what COPY allows per connection.
+
+Row = tuple[int, int, str, bytes, bytes, int, int]
+
+_STREAM_SQL = (
+    "SELECT e.seq, 0::int2 AS kind, i.leaf, e.leaf_hash, e.chain_hash, 0::int2, 0::int8 "
+    "FROM audit_ledgerentry e JOIN audit_ledgerintake i ON i.id = e.intake_id "
+    "WHERE e.seq >= {start} AND e.seq < {end} "
+    "UNION ALL "
+    "SELECT last_seq, 1::int2, '', hash, ''::bytea, level::int2, index "
+    "FROM audit_merklesubtree WHERE last_seq >= {start} AND last_seq < {end} "
+    "ORDER BY 1, 2, 6"
+)
+_STREAM_TYPES = ["int8", "int2", "text", "bytea", "bytea", "int2", "int8"]
+
+
+def _rows(start: int, end: int) -> Iterator[Row]:
+    if connection.vendor == "postgresql":
+        sql = _STREAM_SQL.format(start=int(start), end=int(end))
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+            with raw.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as copy:
+                copy.set_types(_STREAM_TYPES)
+                yield from copy.rows()
+        return
+    entries = (
+        (seq, 0, leaf, bytes(lh), bytes(ch), 0, 0)
+        for seq, leaf, lh, ch in LedgerEntry.objects.filter(seq__gte=start, seq__lt=end)
         .order_by("seq")
         .values_list("seq", "intake__leaf", "leaf_hash", "chain_hash")
+        .iterator(chunk_size=_CHUNK)
     )
-    for seq, leaf, lh, ch in rows.iterator(chunk_size=_CHUNK):
-        yield seq, leaf, bytes(lh), bytes(ch)
-
-
-def _subtrees(first: int) -> Iterator[tuple[int, int, int, bytes]]:
-    rows = (
-        MerkleSubtree.objects.filter(last_seq__gte=first)
+    subtrees = (
+        (last_seq, 1, "", bytes(h), b"", level, index)
+        for last_seq, level, index, h in MerkleSubtree.objects.filter(
+            last_seq__gte=start, last_seq__lt=end
+        )
         .order_by("last_seq", "level")
         .values_list("last_seq", "level", "index", "hash")
+        .iterator(chunk_size=_CHUNK)
     )
-    for last_seq, level, index, h in rows.iterator(chunk_size=_CHUNK):
-        yield last_seq, level, index, bytes(h)
+    yield from heapq.merge(entries, subtrees, key=lambda r: (r[0], r[1], r[5]))
 
 
 def _start_state(first: int) -> tuple[bytes | None, MerkleFrontier]:
@@ -77,90 +113,135 @@ def _start_state(first: int) -> tuple[bytes | None, MerkleFrontier]:
     if not previous:
         raise TlogError(f"entry {first - 1} does not exist: cannot start at {first}")
     ranges = aligned_subtrees(0, first)
-    coords = [subtree_coordinates(s, e) for s, e in ranges]
-    stored = {
-        (lv, ix): bytes(h)
-        for lv, ix, h in MerkleSubtree.objects.filter(
-            last_seq__lt=first, level__in={lv for lv, _ in coords}
+    try:
+        stored = subtree_hashes(ranges)
+    except Exception as exc:
+        raise TlogError(f"stored frontier at {first} is incomplete: {exc}") from exc
+    return bytes(previous[0]), MerkleFrontier(first, [stored[r] for r in ranges])
+
+
+# --- one range ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _RangeResult:
+    damage: Damage | None
+    checked: int
+    replayed_to: int
+
+
+def _verify_range(start: int, end: int, checks: list[SignedSize]) -> _RangeResult:
+    """Replay entries [start, end) and check the signed sizes that fall inside the range."""
+    chain, frontier = _start_state(start)
+    replay = LogReplayer(
+        chain_genesis(settings.AUDIT_LOG_ORIGIN), start=start, chain=chain, frontier=frontier
+    )
+    checks = [c for c in checks if start < c[0] <= end]
+    check_at = 0
+    checked = 0
+    last_good = start
+
+    def feed(
+        entry: Row, stored: dict[tuple[int, int], bytes], next_leaf_hash: bytes | None
+    ) -> None:
+        nonlocal check_at, last_good, checked
+        seq, _, leaf, lh, ch, _, _ = entry
+        replay.entry(seq, leaf.encode("utf-8"), lh, ch, next_leaf_hash)
+        for level, index, computed in replay.subtrees_completed():
+            replay.compare_subtree(level, index, computed, stored.get((level, index)))
+        while check_at < len(checks) and checks[check_at][0] == seq + 1:
+            size, root, label = checks[check_at]
+            if replay.check_root(size, root, previous_good=last_good, label=label):
+                last_good = size
+            checked += 1
+            check_at += 1
+
+    # An entry is fed once the next one is read: its subtrees have arrived by then, and the
+    # next leaf hash lets the replayer recognise two swapped rows.
+    pending: Row | None = None
+    pending_subtrees: dict[tuple[int, int], bytes] = {}
+    for row in _rows(start, end):
+        if row[1] == 1:
+            if pending is not None and row[0] == pending[0]:
+                pending_subtrees[(row[5], row[6])] = row[3]
+            continue
+        if pending is not None:
+            feed(pending, pending_subtrees, row[3])
+        pending, pending_subtrees = row, {}
+    if pending is not None:
+        feed(pending, pending_subtrees, None)
+    if replay.expected_seq < end and replay.damage is None:
+        replay.damage = Damage(
+            replay.expected_seq,
+            "missing",
+            f"entries {replay.expected_seq}..{end - 1} are absent (deleted rows)",
         )
-        .filter(index__in={ix for _, ix in coords})
-        .values_list("level", "index", "hash")
-    }
-    return bytes(previous[0]), MerkleFrontier(first, [stored[c] for c in coords])
+    return _RangeResult(replay.damage, checked, replay.expected_seq)
 
 
-def verify_log(*, first_seq: int = 0, saved_checkpoint: str | None = None) -> VerificationReport:
+def _verify_range_in_child(start: int, end: int, checks: list[SignedSize]) -> _RangeResult:
+    connections.close_all()  # a forked child must never use the parent's connection
+    try:
+        with transaction.atomic():
+            return _verify_range(start, end, checks)
+    finally:
+        connections.close_all()
+
+
+# --- the whole log ----------------------------------------------------------------------------
+
+
+def verify_log(
+    *, first_seq: int = 0, saved_checkpoint: str | None = None, jobs: int = 1
+) -> VerificationReport:
     """Recompute the log from first_seq and check it against every signed checkpoint.
 
     Returns a report whose `damage` names the first bad sequence number and the kind of damage
     (see audit.tlog.replay). Raises TlogError when a checkpoint's signature does not verify.
+    With jobs > 1 (PostgreSQL), ranges of the log are verified by parallel processes.
     """
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if connection.vendor == "postgresql" and outermost:
-            with connection.cursor() as cursor:
-                # One snapshot for the whole run, while the log keeps growing.
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        signed: list[tuple[int, bytes, str]] = []
-        for size, root, note in Checkpoint.objects.order_by("size").values_list(
-            "size", "root_hash", "note"
-        ):
-            body = _signed_checkpoint(note, f"checkpoint {size}")
-            if body.size != size or body.root_hash != bytes(root):
-                raise TlogError(f"checkpoint {size}: columns disagree with its signed note")
-            signed.append((size, body.root_hash, f"signed checkpoint {size}"))
-        if saved_checkpoint is not None:
-            body = _signed_checkpoint(saved_checkpoint, "saved checkpoint")
-            signed.append((body.size, body.root_hash, f"saved checkpoint {body.size}"))
-            signed.sort(key=lambda s: s[0])
+    signed: list[SignedSize] = []
+    for size, root, note in Checkpoint.objects.order_by("size").values_list(
+        "size", "root_hash", "note"
+    ):
+        body = _signed_checkpoint(note, f"checkpoint {size}")
+        if body.size != size or body.root_hash != bytes(root):
+            raise TlogError(f"checkpoint {size}: columns disagree with its signed note")
+        signed.append((size, body.root_hash, f"signed checkpoint {size}"))
+    if saved_checkpoint is not None:
+        body = _signed_checkpoint(saved_checkpoint, "saved checkpoint")
+        signed.append((body.size, body.root_hash, f"saved checkpoint {body.size}"))
+        signed.sort(key=lambda s: s[0])
+    last = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
+    size = 0 if last is None else last + 1
+    report = VerificationReport(first_seq=first_seq, size=max(size, first_seq))
+    if first_seq > size:
+        raise TlogError(f"--from {first_seq} is beyond the end of the log ({size} entries)")
 
-        chain, frontier = _start_state(first_seq)
-        replay = LogReplayer(
-            chain_genesis(settings.AUDIT_LOG_ORIGIN),
-            start=first_seq,
-            chain=chain,
-            frontier=frontier,
-        )
-        report = VerificationReport(first_seq=first_seq, size=first_seq)
-        checks = [s for s in signed if s[0] > first_seq]
-        check_at = 0
-        last_good = first_seq
-        subtrees = _subtrees(first_seq)
-        stored_subtree = next(subtrees, None)
-        window: list[tuple[int, str, bytes, bytes]] = []
+    if jobs > 1 and connection.vendor == "postgresql" and size - first_seq >= 2 * jobs:
+        step = -(-(size - first_seq) // jobs)
+        bounds = [(a, min(a + step, size)) for a in range(first_seq, size, step)]
+        connections.close_all()
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(
+                pool.map(
+                    _verify_range_in_child, *zip(*[(a, b, signed) for a, b in bounds], strict=True)
+                )
+            )
+    else:
+        with transaction.atomic():
+            results = [_verify_range(first_seq, size, signed)]
 
-        def feed(row: tuple[int, str, bytes, bytes], next_leaf_hash: bytes | None) -> None:
-            nonlocal stored_subtree, check_at, last_good
-            seq, leaf, lh, ch = row
-            replay.entry(seq, leaf.encode("utf-8"), lh, ch, next_leaf_hash)
-            for level, index, computed in replay.subtrees_completed():
-                stored = None
-                while stored_subtree is not None and stored_subtree[0] < seq:
-                    stored_subtree = next(subtrees, None)  # rows for positions not replayed
-                if (
-                    stored_subtree is not None
-                    and stored_subtree[0] == seq
-                    and stored_subtree[1] == level
-                    and stored_subtree[2] == index
-                ):
-                    stored = stored_subtree[3]
-                    stored_subtree = next(subtrees, None)
-                replay.compare_subtree(level, index, computed, stored)
-            while check_at < len(checks) and checks[check_at][0] == seq + 1:
-                size, root, label = checks[check_at]
-                if replay.check_root(size, root, previous_good=last_good, label=label):
-                    last_good = size
-                report.checkpoints_checked += 1
-                check_at += 1
-
-        # One row of look-ahead lets the replayer recognise two swapped rows.
-        for row in _entries(first_seq):
-            window.append(row)
-            if len(window) == 2:
-                feed(window[0], window[1][2])
-                window.pop(0)
-        for row in window:
-            feed(row, None)
-        report.size = replay.expected_seq
-        report.damage = replay.finish(report.size, [(s, label) for s, _, label in checks])
-        return report
+    damages = [r.damage for r in results if r.damage is not None]
+    report.damage = min(damages, key=lambda d: d.seq) if damages else None
+    report.checkpoints_checked = sum(r.checked for r in results)
+    if report.damage is None:
+        for signed_size, _, label in signed:
+            if signed_size > size:
+                report.damage = Damage(
+                    size,
+                    "truncated",
+                    f"{label} covers {signed_size} entries but the log has {size}",
+                )
+                break
+    return report

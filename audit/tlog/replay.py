@@ -139,14 +139,3 @@ class LogReplayer:
             )
             return False
         return True
-
-    def finish(self, size: int, signed_sizes: list[tuple[int, str]]) -> Damage | None:
-        """Close the replay of a log of `size` entries; report any signed size beyond it."""
-        for signed_size, label in signed_sizes:
-            if signed_size > size:
-                self._report(
-                    size,
-                    "truncated",
-                    f"{label} covers {signed_size} entries but the log has {size}",
-                )
-        return self.damage

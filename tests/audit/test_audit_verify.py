@@ -159,3 +159,21 @@ def test_forged_checkpoint_signature(log):
 def test_bad_arguments(log, tmp_path):
     assert verify("--from", "-1") == "--from must be 0 or more"
     assert verify("--checkpoint", str(tmp_path / "nope")).startswith("cannot read")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_ranges_verify_and_locate_damage():
+    """--jobs splits the log into ranges verified by separate processes (committed data)."""
+    for n in range(60):
+        ledger_append(
+            event_type="linkage.request",
+            fields={"request_id": str(uuid.UUID(int=n + 1, version=4)), "outcome": "provided"},
+        )
+    while ledger_integrate(max_batch=9).integrated:
+        pass
+    assert verify("--jobs", "3") == "OK"
+    with triggers_disabled(connection):
+        LedgerEntry.objects.filter(seq=47).update(chain_hash=b"\x02" * 32)
+        LedgerEntry.objects.filter(seq=52).update(leaf_hash=b"\x03" * 32)
+    assert verify("--jobs", "3").startswith("FAILED: seq 47: chain")

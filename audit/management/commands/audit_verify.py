@@ -28,12 +28,17 @@ class Command(BaseCommand):
             help="start at this sequence number (trusting what precedes it)",
         )
         parser.add_argument(
+            "--jobs", type=int, default=1, help="verify ranges in this many processes (PostgreSQL)"
+        )
+        parser.add_argument(
             "--checkpoint", type=Path, help="a signed checkpoint saved earlier (C2SP note text)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["first"] < 0:
             raise CommandError("--from must be 0 or more")
+        if options["jobs"] < 1:
+            raise CommandError("--jobs must be 1 or more")
         saved = None
         if options["checkpoint"] is not None:
             try:
@@ -42,7 +47,9 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read {options['checkpoint']}: {exc.strerror}") from None
         started = time.perf_counter()
         try:
-            report = verify_log(first_seq=options["first"], saved_checkpoint=saved)
+            report = verify_log(
+                first_seq=options["first"], saved_checkpoint=saved, jobs=options["jobs"]
+            )
         except TlogError as exc:
             raise CommandError(f"FAILED: {exc}") from None
         elapsed = time.perf_counter() - started
