@@ -53,7 +53,7 @@ def _commands(port: str) -> dict[str, list[str]]:
 
 def banner(port: str) -> str:
     """The lines printed once everything is started: where to go and how to log in."""
-    from agencies.demo import DEMO_LOGINS, DEMO_PASSWORD
+    from agencies.demo import DEMO_PASSWORD, demo_logins
 
     lines = [
         "",
@@ -63,7 +63,7 @@ def banner(port: str) -> str:
         f"  API docs         http://127.0.0.1:{port}/api/docs/",
         f"Demo logins (password for all: {DEMO_PASSWORD}):",
     ]
-    lines += [f"  {who:<16} {username}" for who, username in DEMO_LOGINS]
+    lines += [f"  {username:<22} {what}" for username, what in demo_logins()]
     lines.append("Mail is written to var/mail/; demo API keys are in var/demo_api_keys.txt.")
     return "\n".join(lines)
 

@@ -41,10 +41,24 @@ def _var_files_text() -> str:
 
 
 @pytest.mark.django_db
-def test_demo_world_never_shows_a_my_number(caplog, capsys):
+def test_demo_world_never_shows_a_my_number(caplog, capsys, settings, tmp_path):
+    # Everything the loader writes goes to a var/ of this test's own.
+    settings.VAR_DIR = tmp_path
+    settings.EMAIL_FILE_PATH = tmp_path / "mail"
     caplog.set_level(logging.DEBUG)
     out, err = io.StringIO(), io.StringIO()
-    call_command("seed_demo", "--residents", "300", "--seed", "11", stdout=out, stderr=err)
+    call_command(
+        "seed_demo",
+        "--residents",
+        "300",
+        "--seed",
+        "11",
+        "--api-keys-file",
+        str(tmp_path / "demo_api_keys.txt"),
+        stdout=out,
+        stderr=err,
+    )
+    assert (tmp_path / "demo_api_keys.txt").exists()
 
     numbers = {
         decrypt_my_number(key_id, blob, person_public_id=str(public_id))

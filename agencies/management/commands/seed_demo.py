@@ -1,0 +1,96 @@
+"""Load the demo world: institutions, the permitted table, residents, staff, cases (see
+agencies.demo). Deterministic for a seed; running it again changes nothing."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from agencies import demo
+from agencies.models import Organization
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo world (organisations, affairs, permitted table, residents with "
+        "households, 符号, 副本, staff, cases, consents, agency systems) in one transaction. "
+        "Does nothing when the demo world is already present."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=0,
+            help="random seed; the same seed gives the same world (default 0)",
+        )
+        parser.add_argument(
+            "--residents",
+            type=int,
+            default=2000,
+            help=f"number of residents, {demo.MIN_RESIDENTS}..{demo.MAX_RESIDENTS} (default 2000)",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="load only when the database holds no organisation at all",
+        )
+        parser.add_argument(
+            "--api-keys-file",
+            type=Path,
+            default=None,
+            help="where to write the agency API keys (default VAR_DIR/demo_api_keys.txt)",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+        # Hook: a later `--traffic DAYS` option replays linkage requests over the loaded world,
+        # starting from DemoWorld.open_case_ids and DemoWorld.staff_ids (see _after_load).
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            demo.validate_arguments(seed=options["seed"], residents=options["residents"])
+        except demo.DemoArgumentError as exc:
+            raise CommandError(str(exc)) from None
+        if options["if_empty"] and Organization.objects.exists():
+            self.stdout.write("database already holds organisations; demo world not loaded")
+            return
+        started = time.monotonic()
+        world = demo.demo_world_load(
+            seed=options["seed"],
+            residents=options["residents"],
+            progress=not options["no_progress"],
+            progress_file=sys.stderr,
+        )
+        if world is None:
+            self.stdout.write("demo world already present; nothing changed")
+            return
+        keys_path: Path = options["api_keys_file"] or Path(settings.VAR_DIR) / "demo_api_keys.txt"
+        demo.write_api_keys(keys_path, world.api_keys)
+        self._after_load(world, options)
+        self._report(world, keys_path, time.monotonic() - started)
+
+    def _after_load(self, world: demo.DemoWorld, options: dict[str, Any]) -> None:
+        """Extension point for steps that build on a fresh world (e.g. --traffic DAYS)."""
+
+    def _report(self, world: demo.DemoWorld, keys_path: Path, seconds: float) -> None:
+        out = self.stdout
+        out.write(
+            self.style.SUCCESS(
+                f"demo world loaded (seed {world.seed}, {world.residents} residents) "
+                f"in {seconds:.1f} s"
+            )
+        )
+        for name, count in world.counts.items():
+            out.write(f"  {name:<20} {count}")
+        out.write(
+            f"agency API keys ({len(world.api_keys)}) written to {keys_path} "
+            "(shown nowhere else; only their hashes are stored)"
+        )
+        out.write(f"demo logins (password for all: {demo.DEMO_PASSWORD}):")
+        for username, what in world.logins:
+            out.write(f"  {username:<26} {what}")
+        out.write("every staff member (agencies.StaffMember) uses the same password")
