@@ -106,11 +106,21 @@ def ledger_append(
     logged; a database error propagates, so the caller's transaction fails with it.
     """
     moment = moment or timezone.now()
-    leaf = leaf_bytes(event_type, {**fields, **({"subject": subject} if subject else {})}, moment)
-    with transaction.atomic(savepoint=False):
-        return LedgerIntake.objects.create(
-            leaf=leaf.decode("utf-8"), event_type=event_type, subject=subject, created_at=moment
-        )
+    leaf = leaf_bytes(
+        event_type, {**fields, **({"subject": subject} if subject else {})}, moment
+    ).decode("utf-8")
+    # One INSERT, nothing else: this runs once per linkage request, from many writers at once.
+    # Outside a transaction the statement commits on its own (autocommit), which is atomic.
+    with connection.cursor() as cursor:
+        cursor.execute(_INTAKE_INSERT, [leaf, event_type, subject, moment])
+        (pk,) = cursor.fetchone()
+    return LedgerIntake(id=pk, leaf=leaf, event_type=event_type, subject=subject, created_at=moment)
+
+
+_INTAKE_INSERT = (
+    "INSERT INTO audit_ledgerintake (leaf, event_type, subject, created_at) "
+    "VALUES (%s, %s, %s, %s) RETURNING id"
+)
 
 
 # --------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ def test_cosigns_consistent_growth_and_the_cosignature_verifies(witness_dir):
     grow(5)
     assert witness(witness_dir) == "OK"
     checkpoint = latest_checkpoint()
+    assert checkpoint is not None
     assert checkpoint.cosignatures.count() == 1
     from audit.ledger import cosigned_note, receipt_for
 

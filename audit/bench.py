@@ -1,0 +1,343 @@
+"""Benchmarks of the ledger (manage.py bench append|verify|proof), run in a scratch database.
+
+Each benchmark prints the figures the acceptance criteria name, measured in one run on this
+machine: rates and ratios, not absolute promises. They are never run as timed tests.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.synchronize import Barrier
+
+from django.conf import settings
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from audit.entries import leaf_bytes
+from audit.ledger import (
+    consistency_proof_between,
+    inclusion_proof_for,
+    ledger_append,
+    ledger_integrate,
+)
+from audit.models import Checkpoint, LedgerEntry, LedgerIntake
+from audit.tlog.merkle import consistency_proof_ranges, inclusion_proof_ranges, perfect_pieces
+from audit.verification import verify_log
+
+Say = Callable[[str], None]
+_FORK = multiprocessing.get_context("fork")
+
+_FIELDS = {
+    "requester": "0110020000000001",
+    "provider": "1300010000000002",
+    "affair": "JT01010000000214",
+    "item": "TM00000000000002",
+    "staff": "ST0123456789ABCDEF",
+    "outcome": "provided",
+    "nondisclosure": False,
+}
+
+
+def _fields(n: int) -> dict[str, object]:
+    return {**_FIELDS, "request_id": str(uuid.UUID(int=n + 1, version=4))}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) by nearest rank."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered)) - 1))
+    return ordered[rank]
+
+
+# --- append -----------------------------------------------------------------------------------
+
+
+def _plain_writer(
+    barrier: Barrier,
+    table: str,
+    rows: list[tuple[str, str]],
+    out: multiprocessing.Queue[tuple[float, float]],
+) -> None:
+    connections.close_all()
+    barrier.wait()
+    started = time.perf_counter()
+    # table is the benchmark's own constant, never input.
+    sql = f"INSERT INTO {table} (leaf, event_type, subject, created_at) VALUES (%s, %s, '', %s)"  # noqa: S608
+    with connection.cursor() as cursor:
+        for leaf, event_type in rows:
+            cursor.execute(sql, [leaf, event_type, timezone.now()])  # autocommit: one row, one tx
+    out.put((started, time.perf_counter()))
+    connections.close_all()
+
+
+def _ledger_writer(
+    barrier: Barrier, numbers: list[int], out: multiprocessing.Queue[tuple[float, float]]
+) -> None:
+    connections.close_all()
+    barrier.wait()
+    started = time.perf_counter()
+    for n in numbers:
+        ledger_append(event_type="linkage.request", fields=_fields(n))
+    out.put((started, time.perf_counter()))
+    connections.close_all()
+
+
+def _sequencer(barrier: Barrier, target: int, out: multiprocessing.Queue[float]) -> None:
+    connections.close_all()
+    barrier.wait()
+    size = 0
+    while size < target:
+        result = ledger_integrate(max_batch=5000)
+        size = result.size
+        if not result.integrated:
+            time.sleep(0.02)
+    out.put(time.perf_counter())
+    connections.close_all()
+
+
+@dataclass
+class AppendFigures:
+    plain_rate: float
+    append_rate: float
+    end_to_end_rate: float
+    delay_p50: float
+    delay_p99: float
+    delay_max: float
+
+
+def bench_append(*, writers: int, entries: int, say: Say) -> AppendFigures:
+    """16 (or `writers`) processes append `entries` entries while the sequencer integrates them;
+    the same rows are first inserted plainly into a copy of the intake table."""
+    per = [list(range(i, entries, writers)) for i in range(writers)]
+    table = "bench_plain_intake"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        # Same columns, defaults and indexes as the intake table; no triggers.
+        cursor.execute(
+            f"CREATE TABLE {table} (LIKE audit_ledgerintake INCLUDING DEFAULTS "
+            "INCLUDING INDEXES INCLUDING IDENTITY)"
+        )
+    moment = timezone.now()
+    rows = [
+        (leaf_bytes("linkage.request", _fields(n), moment).decode(), "linkage.request")
+        for n in range(entries)
+    ]
+    connections.close_all()
+
+    queue: multiprocessing.Queue[tuple[float, float]] = _FORK.Queue()
+    barrier = _FORK.Barrier(writers)
+    procs = [
+        _FORK.Process(target=_plain_writer, args=(barrier, table, [rows[n] for n in share], queue))
+        for share in per
+    ]
+    for p in procs:
+        p.start()
+    spans = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    plain_elapsed = max(e for _, e in spans) - min(s for s, _ in spans)
+    plain_rate = entries / plain_elapsed
+    say(
+        f"plain INSERT, {writers} writers: {entries} rows in {plain_elapsed:.2f} s = "
+        f"{plain_rate:,.0f} rows/s"
+    )
+
+    base = LedgerEntry.objects.count()
+    connections.close_all()
+    barrier = _FORK.Barrier(writers + 1)
+    done: multiprocessing.Queue[float] = _FORK.Queue()
+    procs = [_FORK.Process(target=_ledger_writer, args=(barrier, share, queue)) for share in per]
+    seq_proc = _FORK.Process(target=_sequencer, args=(barrier, base + entries, done))
+    for p in [*procs, seq_proc]:
+        p.start()
+    spans = [queue.get() for _ in procs]
+    integrated_at = done.get()
+    for p in [*procs, seq_proc]:
+        p.join()
+    start = min(s for s, _ in spans)
+    append_rate = entries / (max(e for _, e in spans) - start)
+    end_to_end = entries / (integrated_at - start)
+    say(
+        f"ledger append, {writers} writers + sequencer: appended at {append_rate:,.0f}/s, "
+        f"integrated and signed end to end at {end_to_end:,.0f}/s"
+    )
+    say(f"ratio end-to-end / plain INSERT: {end_to_end / plain_rate:.2f}")
+
+    delays = integration_delays(first_seq=base)
+    figures = AppendFigures(
+        plain_rate,
+        append_rate,
+        end_to_end,
+        percentile(delays, 50),
+        percentile(delays, 99),
+        max(delays, default=0.0),
+    )
+    say(
+        f"integration delay (appended -> covered by a signed checkpoint): "
+        f"p50 {figures.delay_p50 * 1000:.0f} ms, p99 {figures.delay_p99 * 1000:.0f} ms, "
+        f"max {figures.delay_max * 1000:.0f} ms"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {table}")
+    return figures
+
+
+def integration_delays(*, first_seq: int = 0) -> list[float]:
+    """Seconds from each entry's append to the signing of the first checkpoint covering it."""
+    checkpoints = list(
+        Checkpoint.objects.filter(size__gt=first_seq)
+        .order_by("size")
+        .values_list("size", "signed_at")
+    )
+    delays: list[float] = []
+    at = 0
+    for seq, created in (
+        LedgerEntry.objects.filter(seq__gte=first_seq)
+        .order_by("seq")
+        .values_list("seq", "intake__created_at")
+        .iterator(chunk_size=20000)
+    ):
+        while checkpoints[at][0] <= seq:
+            at += 1
+        delays.append((checkpoints[at][1] - created).total_seconds())
+    return delays
+
+
+# --- building a large log -----------------------------------------------------------------------
+
+
+def build_log(*, size: int, say: Say) -> None:
+    """Grow the ledger to `size` entries: intake rows by COPY, then the real sequencer."""
+    have = LedgerIntake.objects.count()
+    if have < size:
+        started = time.perf_counter()
+        moment = timezone.now()
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            copy_sql = "COPY audit_ledgerintake (leaf, event_type, subject, created_at) FROM STDIN"
+            with raw.copy(copy_sql) as copy:
+                for n in range(have, size):
+                    leaf = leaf_bytes("linkage.request", _fields(n), moment).decode()
+                    copy.write_row((leaf, "linkage.request", "", moment))
+        say(f"built {size - have} intake rows in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    integrated = 0
+    while True:
+        result = ledger_integrate(max_batch=50_000)
+        integrated += result.integrated
+        if not result.integrated:
+            break
+    if integrated:
+        say(
+            f"integrated {integrated} entries in {time.perf_counter() - started:.1f} s "
+            f"({integrated / (time.perf_counter() - started):,.0f}/s)"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+# --- proofs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProofFigures:
+    size: int
+    inclusion_median_ms: float
+    inclusion_p99_ms: float
+    consistency_median_ms: float
+    consistency_p99_ms: float
+    queries_per_proof: float
+    rows_inclusion: float
+    rows_consistency: float
+
+
+def bench_proofs(*, size: int, samples: int, say: Say) -> ProofFigures:
+    """Time inclusion and consistency proofs at tree size `size` and count database reads."""
+    import random
+
+    rng = random.Random(size)  # noqa: S311 - picking sample positions
+    inc_ms: list[float] = []
+    con_ms: list[float] = []
+    queries = 0
+    rows_inc: list[int] = []
+    rows_con: list[int] = []
+    for _ in range(samples):
+        seq = rng.randrange(size)
+        old = rng.randrange(1, size + 1)
+        with CaptureQueriesContext(connection) as ctx:
+            t = time.perf_counter()
+            inclusion_proof_for(seq, size)
+            inc_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            consistency_proof_between(old, size)
+            con_ms.append((time.perf_counter() - t) * 1000)
+        queries += len(ctx.captured_queries)
+        rows_inc.append(len(perfect_pieces(inclusion_proof_ranges(seq, size))))
+        rows_con.append(len(perfect_pieces(consistency_proof_ranges(old, size))))
+    figures = ProofFigures(
+        size,
+        statistics.median(inc_ms),
+        percentile(inc_ms, 99),
+        statistics.median(con_ms),
+        percentile(con_ms, 99),
+        queries / (2 * samples),
+        statistics.mean(rows_inc),
+        statistics.mean(rows_con),
+    )
+    say(
+        f"size {size:>9,}: inclusion median {figures.inclusion_median_ms:.2f} ms "
+        f"p99 {figures.inclusion_p99_ms:.2f} ms; consistency median "
+        f"{figures.consistency_median_ms:.2f} ms p99 {figures.consistency_p99_ms:.2f} ms; "
+        f"{figures.queries_per_proof:.0f} query per proof reading {figures.rows_inclusion:.1f} "
+        f"(inclusion) / {figures.rows_consistency:.1f} (consistency) subtree rows "
+        f"[log2(size) = {size.bit_length() - 1}]"
+    )
+    return figures
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+
+def bench_verify(*, jobs: int, repeat: int, say: Say) -> float:
+    """Verify the whole log `repeat` times; returns the median rate in entries per second."""
+    rates = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        report = verify_log(jobs=jobs)
+        elapsed = time.perf_counter() - started
+        if not report.ok:
+            raise RuntimeError(f"the benchmark log does not verify: {report.damage}")
+        rates.append(report.size / elapsed)
+        say(
+            f"verified {report.size:,} entries with {jobs} process(es) in {elapsed:.2f} s = "
+            f"{rates[-1]:,.0f} entries/s"
+        )
+    median = statistics.median(rates)
+    say(f"median of {repeat}: {median:,.0f} entries/s")
+    return median
+
+
+def scratch_database(*, keep: bool) -> Callable[[], None]:
+    """Switch to a scratch database named '<name>_bench', migrated; returns its teardown."""
+    db = settings.DATABASES["default"]
+    db.setdefault("TEST", {})["NAME"] = (
+        f"{db['NAME']}_bench"
+        if connection.vendor != "sqlite"
+        else str(settings.VAR_DIR / "bench.sqlite3")
+    )
+    original = db["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep, serialize=False)
+
+    def teardown() -> None:
+        if not keep:
+            connection.creation.destroy_test_db(original, verbosity=0)
+
+    return teardown

@@ -1,0 +1,67 @@
+"""manage.py bench append|verify|proof: the ledger's benchmarks, in a scratch database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from audit import bench
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmarks, run in a scratch database '<name>_bench' (dropped afterwards unless "
+        "--keep). append: N entries by --writers processes with the sequencer running, against "
+        "a plain INSERT of the same rows, and the integration delay. proof: inclusion and "
+        "consistency proof times and database reads at --sizes. verify: audit_verify's rate "
+        "over --size entries. Figures are for docs/benchmarks.md; never a test."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("target", choices=["append", "verify", "proof"])
+        parser.add_argument("--writers", type=int, default=16)
+        parser.add_argument("--entries", type=int, default=20_000)
+        parser.add_argument(
+            "--sizes", default="10000,1000000", help="comma-separated log sizes for proof"
+        )
+        parser.add_argument("--size", type=int, default=1_000_000, help="log size for verify")
+        parser.add_argument("--samples", type=int, default=500)
+        parser.add_argument("--jobs", type=int, default=2)
+        parser.add_argument("--repeat", type=int, default=3)
+        parser.add_argument(
+            "--keep", action="store_true", help="keep (and reuse) the scratch database"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for name in ("writers", "entries", "size", "samples", "jobs", "repeat"):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be a positive number")
+        try:
+            sizes = sorted({int(s) for s in options["sizes"].split(",") if s.strip()})
+        except ValueError:
+            raise CommandError("--sizes must be comma-separated whole numbers") from None
+        if not sizes or sizes[0] < 2:
+            raise CommandError("--sizes must name sizes of 2 or more")
+        if connection.vendor != "postgresql":
+            self.stderr.write("note: the targets are stated for PostgreSQL (set DATABASE_URL)")
+
+        def say(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        teardown = bench.scratch_database(keep=options["keep"])
+        try:
+            target = options["target"]
+            if target == "append":
+                bench.bench_append(writers=options["writers"], entries=options["entries"], say=say)
+            elif target == "proof":
+                for size in sizes:
+                    bench.build_log(size=size, say=say)
+                    bench.bench_proofs(size=size, samples=options["samples"], say=say)
+            else:
+                bench.build_log(size=options["size"], say=say)
+                bench.bench_verify(jobs=options["jobs"], repeat=options["repeat"], say=say)
+        finally:
+            teardown()
