@@ -57,7 +57,7 @@ def banner(port: str) -> str:
 
     lines = [
         "",
-        "Yaritori is running (Ctrl-C stops web, worker and beat together):",
+        "Yaritori is running (Ctrl-C stops web, sequencer, worker and beat together):",
         f"  Home             http://127.0.0.1:{port}/",
         f"  Admin            http://127.0.0.1:{port}/admin/",
         f"  API docs         http://127.0.0.1:{port}/api/docs/",
@@ -99,14 +99,15 @@ def main() -> int:
         time.sleep(0.3)
     for child in children.values():
         if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
+            # The leader only: gunicorn and celery shut their own workers down cleanly.
+            child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
     for child in children.values():
         try:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
-    print("stopped web, worker and beat", flush=True)
+    print("stopped web, sequencer, worker and beat", flush=True)
     return exit_code
 
 
