@@ -1,5 +1,7 @@
 """Read-only admin views of the ledger: the tables are append-only, so nothing here may add,
-change or delete a row (the database would refuse anyway)."""
+change or delete a row (the database would refuse anyway). MerkleSubtree is not listed: its
+key is (level, index), which the admin cannot show, and its hashes mean nothing to a person;
+audit_verify checks them."""
 
 from __future__ import annotations
 
@@ -35,11 +37,6 @@ class LedgerIntakeAdmin(ReadOnlyAdmin):
 class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["seq", "intake", "integrated_at"]
     list_select_related = ["intake"]
-
-
-@admin.register(models.MerkleSubtree)
-class MerkleSubtreeAdmin(ReadOnlyAdmin):
-    list_display = ["level", "index", "last_seq"]
 
 
 @admin.register(models.Checkpoint)

@@ -27,6 +27,7 @@ from audit.ledger import (
     ledger_integrate,
 )
 from audit.models import Checkpoint, LedgerEntry, LedgerIntake
+from audit.sequencer import sequencer_loop
 from audit.tlog.merkle import consistency_proof_ranges, inclusion_proof_ranges, perfect_pieces
 from audit.verification import verify_log
 
@@ -63,17 +64,20 @@ def percentile(values: list[float], q: float) -> float:
 def _plain_writer(
     barrier: Barrier,
     table: str,
-    rows: list[tuple[str, str]],
+    numbers: list[int],
     out: multiprocessing.Queue[tuple[float, float]],
 ) -> None:
+    """INSERT the same rows as the ledger writers, built the same way, into a plain table."""
     connections.close_all()
     barrier.wait()
     started = time.perf_counter()
     # table is the benchmark's own constant, never input.
     sql = f"INSERT INTO {table} (leaf, event_type, subject, created_at) VALUES (%s, %s, '', %s)"  # noqa: S608
     with connection.cursor() as cursor:
-        for leaf, event_type in rows:
-            cursor.execute(sql, [leaf, event_type, timezone.now()])  # autocommit: one row, one tx
+        for n in numbers:
+            moment = timezone.now()
+            leaf = leaf_bytes("linkage.request", _fields(n), moment).decode()
+            cursor.execute(sql, [leaf, "linkage.request", moment])  # autocommit: one row, one tx
     out.put((started, time.perf_counter()))
     connections.close_all()
 
@@ -93,12 +97,7 @@ def _ledger_writer(
 def _sequencer(barrier: Barrier, target: int, out: multiprocessing.Queue[float]) -> None:
     connections.close_all()
     barrier.wait()
-    size = 0
-    while size < target:
-        result = ledger_integrate(max_batch=5000)
-        size = result.size
-        if not result.integrated:
-            time.sleep(0.02)
+    sequencer_loop(interval=0.2, batch=10_000, stop=lambda r: r is not None and r.size >= target)
     out.put(time.perf_counter())
     connections.close_all()
 
@@ -125,18 +124,12 @@ def bench_append(*, writers: int, entries: int, say: Say) -> AppendFigures:
             f"CREATE TABLE {table} (LIKE audit_ledgerintake INCLUDING DEFAULTS "
             "INCLUDING INDEXES INCLUDING IDENTITY)"
         )
-    moment = timezone.now()
-    rows = [
-        (leaf_bytes("linkage.request", _fields(n), moment).decode(), "linkage.request")
-        for n in range(entries)
-    ]
     connections.close_all()
 
     queue: multiprocessing.Queue[tuple[float, float]] = _FORK.Queue()
     barrier = _FORK.Barrier(writers)
     procs = [
-        _FORK.Process(target=_plain_writer, args=(barrier, table, [rows[n] for n in share], queue))
-        for share in per
+        _FORK.Process(target=_plain_writer, args=(barrier, table, share, queue)) for share in per
     ]
     for p in procs:
         p.start()

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -92,13 +93,21 @@ def log_verifier() -> Verifier:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class AppendedEntry:
+    """What ledger_append wrote: the intake row's id and the exact leaf (canonical JSON)."""
+
+    intake_id: int
+    leaf: str
+
+
 def ledger_append(
     *,
     event_type: str,
     fields: Mapping[str, object],
     subject: str = "",
     moment: dt.datetime | None = None,
-) -> LedgerIntake:
+) -> AppendedEntry:
     """Append one entry in the caller's transaction (or a transaction of its own).
 
     The entry is durable when that transaction commits and becomes part of the chain and the
@@ -114,7 +123,7 @@ def ledger_append(
     with connection.cursor() as cursor:
         cursor.execute(_INTAKE_INSERT, [leaf, event_type, subject, moment])
         (pk,) = cursor.fetchone()
-    return LedgerIntake(id=pk, leaf=leaf, event_type=event_type, subject=subject, created_at=moment)
+    return AppendedEntry(intake_id=pk, leaf=leaf)
 
 
 _INTAKE_INSERT = (
@@ -182,7 +191,7 @@ FROM s LEFT JOIN pg_stat_activity a
 """
 
 
-def _pending_intake(head: LedgerEntry | None, limit: int) -> list[LedgerIntake]:
+def _pending_intake(head: LedgerEntry | None, limit: int) -> list[tuple[int, str]]:
     rows = LedgerIntake.objects.order_by("txid", "id")
     if head is not None:
         last = head.intake
@@ -192,7 +201,8 @@ def _pending_intake(head: LedgerEntry | None, limit: int) -> list[LedgerIntake]:
             cursor.execute(_HORIZON_SQL)
             (horizon,) = cursor.fetchone()
         rows = rows.filter(txid__lt=horizon)
-    return list(rows.only("id", "txid", "leaf")[:limit])
+    # Plain tuples: building model instances cost a third of the sequencer's time.
+    return list(rows.values_list("id", "leaf")[:limit])
 
 
 def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
@@ -220,26 +230,39 @@ def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
         frontier = MerkleFrontier(size, [stored[r] for r in frontier_ranges])
         chain = chain_genesis(settings.AUDIT_LOG_ORIGIN) if head is None else bytes(head.chain_hash)
         now = timezone.now()
-        entries: list[LedgerEntry] = []
-        subtrees: list[MerkleSubtree] = []
-        for offset, row in enumerate(pending):
+        entries: list[tuple[int, int, bytes, bytes, dt.datetime]] = []
+        subtrees: list[tuple[int, int, bytes, int]] = []
+        for offset, (intake_id, leaf) in enumerate(pending):
             seq = size + offset
-            hashed = leaf_hash(row.leaf.encode("utf-8"))
+            hashed = leaf_hash(leaf.encode("utf-8"))
             chain = chain_next(chain, hashed)
-            entries.append(
-                LedgerEntry(
-                    seq=seq, intake_id=row.id, leaf_hash=hashed, chain_hash=chain, integrated_at=now
-                )
-            )
-            subtrees.extend(
-                MerkleSubtree(level=c.level, index=c.index, hash=c.hash, last_seq=seq)
-                for c in frontier.append(hashed)
-            )
-        LedgerEntry.objects.bulk_create(entries, batch_size=2000)
-        MerkleSubtree.objects.bulk_create(subtrees, batch_size=2000)
+            entries.append((seq, intake_id, hashed, chain, now))
+            subtrees.extend((c.level, c.index, c.hash, seq) for c in frontier.append(hashed))
+        _insert_rows(
+            "audit_ledgerentry",
+            ("seq", "intake_id", "leaf_hash", "chain_hash", "integrated_at"),
+            entries,
+        )
+        _insert_rows("audit_merklesubtree", ("level", "index", "hash", "last_seq"), subtrees)
         new_size = frontier.size
         checkpoint = _sign_checkpoint(new_size, frontier.root())
         return IntegrationResult(len(entries), new_size, checkpoint)
+
+
+def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert many rows at once: COPY on PostgreSQL (ten times the ORM's bulk_create here),
+    executemany elsewhere. table and columns are this module's constants, never input."""
+    if not rows:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def _sign_checkpoint(size: int, root: bytes) -> Checkpoint:

@@ -78,6 +78,9 @@ class MerkleSubtree(models.Model):
     order in which verification meets it. Proofs are answered from these rows in O(log n).
     """
 
+    # (level, index) is the key: no surrogate id, one index fewer to maintain per row, and
+    # the sequencer writes two of these rows for every entry.
+    pk = models.CompositePrimaryKey("level", "index")
     level = models.PositiveSmallIntegerField("高さ (Level)")
     index = models.BigIntegerField("位置 (Index)")
     hash = models.BinaryField("ハッシュ (Hash)", max_length=32)
@@ -86,9 +89,6 @@ class MerkleSubtree(models.Model):
     class Meta:
         verbose_name = "部分木 (Merkle subtree)"
         verbose_name_plural = "部分木 (Merkle subtrees)"
-        constraints = [
-            models.UniqueConstraint(fields=["level", "index"], name="audit_subtree_unique")
-        ]
         indexes = [models.Index(fields=["last_seq", "level"], name="audit_subtree_order")]
 
     def __str__(self) -> str:

@@ -32,6 +32,8 @@ def admin_client_logged_in(client, django_user_model):
 def test_every_audit_model_is_registered_read_only(admin_client_logged_in, rf):
     request = rf.get("/")
     for model in apps.get_app_config("audit").get_models():
+        if model._meta.model_name == "merklesubtree":
+            continue  # composite key: not an admin model (see audit/admin.py)
         model_admin = admin.site._registry[model]
         assert not model_admin.has_add_permission(request)
         assert not model_admin.has_delete_permission(request)
