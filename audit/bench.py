@@ -112,20 +112,10 @@ class AppendFigures:
     delay_max: float
 
 
-def bench_append(*, writers: int, entries: int, say: Say) -> AppendFigures:
-    """16 (or `writers`) processes append `entries` entries while the sequencer integrates them;
-    the same rows are first inserted plainly into a copy of the intake table."""
-    per = [list(range(i, entries, writers)) for i in range(writers)]
-    table = "bench_plain_intake"
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        # Same columns, defaults and indexes as the intake table; no triggers.
-        cursor.execute(
-            f"CREATE TABLE {table} (LIKE audit_ledgerintake INCLUDING DEFAULTS "
-            "INCLUDING INDEXES INCLUDING IDENTITY)"
-        )
+def _plain_round(writers: int, numbers: list[int], table: str) -> float:
+    """One round of plain INSERTs by `writers` processes; returns rows per second."""
+    per = [numbers[i::writers] for i in range(writers)]
     connections.close_all()
-
     queue: multiprocessing.Queue[tuple[float, float]] = _FORK.Queue()
     barrier = _FORK.Barrier(writers)
     procs = [
@@ -136,19 +126,20 @@ def bench_append(*, writers: int, entries: int, say: Say) -> AppendFigures:
     spans = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    plain_elapsed = max(e for _, e in spans) - min(s for s, _ in spans)
-    plain_rate = entries / plain_elapsed
-    say(
-        f"plain INSERT, {writers} writers: {entries} rows in {plain_elapsed:.2f} s = "
-        f"{plain_rate:,.0f} rows/s"
-    )
+    return len(numbers) / (max(e for _, e in spans) - min(s for s, _ in spans))
 
-    base = LedgerEntry.objects.count()
+
+def _ledger_round(writers: int, numbers: list[int]) -> tuple[float, float]:
+    """One round of ledger appends with the sequencer running; returns (append rate, rate of
+    entries appended, integrated and covered by a signed checkpoint)."""
+    per = [numbers[i::writers] for i in range(writers)]
+    target = LedgerEntry.objects.count() + len(numbers)
     connections.close_all()
-    barrier = _FORK.Barrier(writers + 1)
+    queue: multiprocessing.Queue[tuple[float, float]] = _FORK.Queue()
     done: multiprocessing.Queue[float] = _FORK.Queue()
+    barrier = _FORK.Barrier(writers + 1)
     procs = [_FORK.Process(target=_ledger_writer, args=(barrier, share, queue)) for share in per]
-    seq_proc = _FORK.Process(target=_sequencer, args=(barrier, base + entries, done))
+    seq_proc = _FORK.Process(target=_sequencer, args=(barrier, target, done))
     for p in [*procs, seq_proc]:
         p.start()
     spans = [queue.get() for _ in procs]
@@ -156,27 +147,57 @@ def bench_append(*, writers: int, entries: int, say: Say) -> AppendFigures:
     for p in [*procs, seq_proc]:
         p.join()
     start = min(s for s, _ in spans)
-    append_rate = entries / (max(e for _, e in spans) - start)
-    end_to_end = entries / (integrated_at - start)
-    say(
-        f"ledger append, {writers} writers + sequencer: appended at {append_rate:,.0f}/s, "
-        f"integrated and signed end to end at {end_to_end:,.0f}/s"
+    return (
+        len(numbers) / (max(e for _, e in spans) - start),
+        len(numbers) / (integrated_at - start),
     )
-    say(f"ratio end-to-end / plain INSERT: {end_to_end / plain_rate:.2f}")
 
+
+def bench_append(*, writers: int, entries: int, rounds: int, say: Say) -> AppendFigures:
+    """`writers` processes append `entries` entries while the sequencer integrates them, and
+    the same rows, built the same way, are INSERTed plainly into a copy of the intake table.
+    The two alternate for `rounds` rounds (this machine is noisy); medians are reported."""
+    table = "bench_plain_intake"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        # Same columns, defaults and indexes as the intake table; no triggers.
+        cursor.execute(
+            f"CREATE TABLE {table} (LIKE audit_ledgerintake INCLUDING DEFAULTS "
+            "INCLUDING INDEXES INCLUDING IDENTITY)"
+        )
+    base = LedgerEntry.objects.count()
+    plain: list[float] = []
+    appended: list[float] = []
+    end_to_end: list[float] = []
+    for r in range(rounds):
+        numbers = list(range(r * entries, (r + 1) * entries))
+        plain.append(_plain_round(writers, numbers, table))
+        a, e = _ledger_round(writers, numbers)
+        appended.append(a)
+        end_to_end.append(e)
+        say(
+            f"round {r + 1}: plain INSERT {plain[-1]:,.0f} rows/s; ledger appended "
+            f"{a:,.0f}/s, integrated and signed end to end {e:,.0f}/s; ratio {e / plain[-1]:.2f}"
+        )
     delays = integration_delays(first_seq=base)
     figures = AppendFigures(
-        plain_rate,
-        append_rate,
-        end_to_end,
+        statistics.median(plain),
+        statistics.median(appended),
+        statistics.median(end_to_end),
         percentile(delays, 50),
         percentile(delays, 99),
         max(delays, default=0.0),
     )
     say(
-        f"integration delay (appended -> covered by a signed checkpoint): "
-        f"p50 {figures.delay_p50 * 1000:.0f} ms, p99 {figures.delay_p99 * 1000:.0f} ms, "
-        f"max {figures.delay_max * 1000:.0f} ms"
+        f"median of {rounds} rounds, {writers} writers, {entries} entries each: plain INSERT "
+        f"{figures.plain_rate:,.0f} rows/s; ledger end to end {figures.end_to_end_rate:,.0f}/s "
+        f"(appended {figures.append_rate:,.0f}/s); ratio "
+        f"{figures.end_to_end_rate / figures.plain_rate:.2f}"
+    )
+    say(
+        f"integration delay (appended -> covered by a signed checkpoint), {len(delays)} "
+        f"entries: p50 {figures.delay_p50 * 1000:.0f} ms, p99 {figures.delay_p99 * 1000:.0f} "
+        f"ms, max {figures.delay_max * 1000:.0f} ms"
     )
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {table}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -23,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.entries import leaf_bytes
-from audit.models import Checkpoint, LedgerEntry, LedgerIntake, MerkleSubtree
+from audit.models import Checkpoint, LedgerEntry, LedgerIntake, MerkleSubtree, subtree_last_seq
 from audit.tlog.checkpoint import Checkpoint as CheckpointBody
 from audit.tlog.hashing import leaf_hash
 from audit.tlog.merkle import (
@@ -120,16 +121,43 @@ def ledger_append(
     ).decode("utf-8")
     # One INSERT, nothing else: this runs once per linkage request, from many writers at once.
     # Outside a transaction the statement commits on its own (autocommit), which is atomic.
-    with connection.cursor() as cursor:
-        cursor.execute(_INTAKE_INSERT, [leaf, event_type, subject, moment])
+    cursor = _append_cursor()
+    with connection.wrap_database_errors:
+        cursor.execute(
+            _INTAKE_INSERT[connection.vendor == "sqlite"],
+            # Stored exactly as the ORM stores datetimes on this backend.
+            [leaf, event_type, subject, connection.ops.adapt_datetimefield_value(moment)],
+        )
+
         (pk,) = cursor.fetchone()
     return AppendedEntry(intake_id=pk, leaf=leaf)
 
 
-_INTAKE_INSERT = (
+# One reusable driver cursor per database connection for the append INSERT: creating Django's
+# cursor wrapper costs as much CPU as the INSERT itself, and appending is the hot path of
+# every writer. It runs on the same connection, so inside the caller's transaction; errors are
+# still raised as django.db errors (wrap_database_errors).
+_append_local = threading.local()  # Django keeps one connection per thread, so do we
+
+
+def _append_cursor() -> Any:
+    connection.ensure_connection()
+    raw = connection.connection
+    if getattr(_append_local, "raw", None) is not raw or getattr(
+        _append_local.cursor, "closed", False
+    ):
+        _append_local.raw = raw
+        _append_local.cursor = raw.cursor()
+    return _append_local.cursor
+
+
+_INTAKE_SQL = (
     "INSERT INTO audit_ledgerintake (leaf, event_type, subject, created_at) "
     "VALUES (%s, %s, %s, %s) RETURNING id"
 )
+# The driver's own placeholder style: psycopg's %s, sqlite3's ? (Django translates for its own
+# cursors, but the append cursor is the driver's).
+_INTAKE_INSERT = (_INTAKE_SQL, _INTAKE_SQL.replace("%s", "?"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,16 +180,19 @@ def _head() -> LedgerEntry | None:
 
 def subtree_hashes(pieces: Iterable[Range]) -> dict[Range, bytes]:
     """Fetch the stored hashes of perfect subtrees, in one query."""
-    wanted = {subtree_coordinates(s, e): (s, e) for s, e in pieces}
+    wanted: dict[tuple[int, int], Range] = {}
+    for start, end in pieces:
+        level, index = subtree_coordinates(start, end)
+        wanted[(subtree_last_seq(level, index), level)] = (start, end)
     if not wanted:
         return {}
     condition = Q()
-    for level, index in wanted:
-        condition |= Q(level=level, index=index)
+    for last_seq, level in wanted:
+        condition |= Q(last_seq=last_seq, level=level)
     found = {
-        wanted[(level, index)]: bytes(h)
-        for level, index, h in MerkleSubtree.objects.filter(condition).values_list(
-            "level", "index", "hash"
+        wanted[(last_seq, level)]: bytes(h)
+        for last_seq, level, h in MerkleSubtree.objects.filter(condition).values_list(
+            "last_seq", "level", "hash"
         )
     }
     if len(found) != len(wanted):
@@ -231,19 +262,19 @@ def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
         chain = chain_genesis(settings.AUDIT_LOG_ORIGIN) if head is None else bytes(head.chain_hash)
         now = timezone.now()
         entries: list[tuple[int, int, bytes, bytes, dt.datetime]] = []
-        subtrees: list[tuple[int, int, bytes, int]] = []
+        subtrees: list[tuple[int, int, bytes]] = []
         for offset, (intake_id, leaf) in enumerate(pending):
             seq = size + offset
             hashed = leaf_hash(leaf.encode("utf-8"))
             chain = chain_next(chain, hashed)
             entries.append((seq, intake_id, hashed, chain, now))
-            subtrees.extend((c.level, c.index, c.hash, seq) for c in frontier.append(hashed))
+            subtrees.extend((seq, c.level, c.hash) for c in frontier.append(hashed))
         _insert_rows(
             "audit_ledgerentry",
             ("seq", "intake_id", "leaf_hash", "chain_hash", "integrated_at"),
             entries,
         )
-        _insert_rows("audit_merklesubtree", ("level", "index", "hash", "last_seq"), subtrees)
+        _insert_rows("audit_merklesubtree", ("last_seq", "level", "hash"), subtrees)
         new_size = frontier.size
         checkpoint = _sign_checkpoint(new_size, frontier.root())
         return IntegrationResult(len(entries), new_size, checkpoint)

@@ -53,11 +53,16 @@ class LedgerEntry(models.Model):
     """
 
     seq = models.BigIntegerField("連番 (Sequence number)", primary_key=True)
+    # No foreign-key constraint in the database: checking one locks the intake row (FOR KEY
+    # SHARE), which rewrites its header and costs the sequencer more than everything else it
+    # does. The intake table refuses DELETE anyway, and the unique index still forbids one
+    # intake row being sequenced twice; audit_verify joins the two and notices any orphan.
     intake = models.OneToOneField(
         LedgerIntake,
         on_delete=models.PROTECT,
         related_name="entry",
         verbose_name="受付記録 (Intake)",
+        db_constraint=False,
     )
     leaf_hash = models.BinaryField("葉ハッシュ (Leaf hash)", max_length=32)
     chain_hash = models.BinaryField("連鎖ハッシュ (Chain hash)", max_length=32)
@@ -74,25 +79,33 @@ class LedgerEntry(models.Model):
 class MerkleSubtree(models.Model):
     """A perfect aligned subtree of the log's Merkle tree and its hash, stored once complete.
 
-    It covers leaves [index * 2**level, (index + 1) * 2**level); last_seq is its last leaf, the
-    order in which verification meets it. Proofs are answered from these rows in O(log n).
+    A subtree is named by its last leaf and its height: (last_seq, level) covers the 2**level
+    leaves ending at last_seq, i.e. index (last_seq + 1) / 2**level - 1 of its level. That pair
+    is the primary key, so this table carries a single index, and rows come out in the order
+    verification meets them. Proofs are answered from these rows in O(log n).
     """
 
-    # (level, index) is the key: no surrogate id, one index fewer to maintain per row, and
-    # the sequencer writes two of these rows for every entry.
-    pk = models.CompositePrimaryKey("level", "index")
-    level = models.PositiveSmallIntegerField("高さ (Level)")
-    index = models.BigIntegerField("位置 (Index)")
-    hash = models.BinaryField("ハッシュ (Hash)", max_length=32)
+    pk = models.CompositePrimaryKey("last_seq", "level")
     last_seq = models.BigIntegerField("最終連番 (Last leaf)")
+    level = models.PositiveSmallIntegerField("高さ (Level)")
+    hash = models.BinaryField("ハッシュ (Hash)", max_length=32)
 
     class Meta:
         verbose_name = "部分木 (Merkle subtree)"
         verbose_name_plural = "部分木 (Merkle subtrees)"
-        indexes = [models.Index(fields=["last_seq", "level"], name="audit_subtree_order")]
 
     def __str__(self) -> str:
-        return f"subtree L{self.level}#{self.index}"
+        return f"subtree L{self.level} ending at {self.last_seq}"
+
+    @property
+    def index(self) -> int:
+        """Position among the subtrees of its level."""
+        return ((self.last_seq + 1) >> self.level) - 1
+
+
+def subtree_last_seq(level: int, index: int) -> int:
+    """The last leaf of subtree (level, index)."""
+    return ((index + 1) << level) - 1
 
 
 class Checkpoint(models.Model):

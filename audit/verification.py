@@ -70,7 +70,8 @@ _STREAM_SQL = (
     "FROM audit_ledgerentry e JOIN audit_ledgerintake i ON i.id = e.intake_id "
     "WHERE e.seq >= {start} AND e.seq < {end} "
     "UNION ALL "
-    "SELECT last_seq, 1::int2, '', hash, ''::bytea, level::int2, index "
+    "SELECT last_seq, 1::int2, '', hash, ''::bytea, level::int2, "
+    "((last_seq + 1) >> level) - 1 "
     "FROM audit_merklesubtree WHERE last_seq >= {start} AND last_seq < {end} "
     "ORDER BY 1, 2, 6"
 )
@@ -94,12 +95,12 @@ def _rows(start: int, end: int) -> Iterator[Row]:
         .iterator(chunk_size=_CHUNK)
     )
     subtrees = (
-        (last_seq, 1, "", bytes(h), b"", level, index)
-        for last_seq, level, index, h in MerkleSubtree.objects.filter(
+        (last_seq, 1, "", bytes(h), b"", level, ((last_seq + 1) >> level) - 1)
+        for last_seq, level, h in MerkleSubtree.objects.filter(
             last_seq__gte=start, last_seq__lt=end
         )
         .order_by("last_seq", "level")
-        .values_list("last_seq", "level", "index", "hash")
+        .values_list("last_seq", "level", "hash")
         .iterator(chunk_size=_CHUNK)
     )
     yield from heapq.merge(entries, subtrees, key=lambda r: (r[0], r[1], r[5]))

@@ -130,7 +130,7 @@ def test_forged_row_with_every_hash_recomputed_is_caught_by_the_signed_root(log)
         frontier = MerkleFrontier()
         for lh in LedgerEntry.objects.order_by("seq").values_list("leaf_hash", flat=True):
             for c in frontier.append(bytes(lh)):
-                MerkleSubtree.objects.filter(level=c.level, index=c.index).update(hash=c.hash)
+                MerkleSubtree.objects.filter(last_seq=c.end - 1, level=c.level).update(hash=c.hash)
     message = verify()
     assert message.startswith("FAILED: seq 14: checkpoint: signed checkpoint 21")
     assert "14..20" in message

@@ -29,13 +29,14 @@ class Command(BaseCommand):
         parser.add_argument("--size", type=int, default=1_000_000, help="log size for verify")
         parser.add_argument("--samples", type=int, default=500)
         parser.add_argument("--jobs", type=int, default=2)
-        parser.add_argument("--repeat", type=int, default=3)
+        parser.add_argument("--repeat", type=int, default=3, help="verify runs")
+        parser.add_argument("--rounds", type=int, default=3, help="append rounds")
         parser.add_argument(
             "--keep", action="store_true", help="keep (and reuse) the scratch database"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for name in ("writers", "entries", "size", "samples", "jobs", "repeat"):
+        for name in ("writers", "entries", "size", "samples", "jobs", "repeat", "rounds"):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be a positive number")
         try:
@@ -55,7 +56,12 @@ class Command(BaseCommand):
         try:
             target = options["target"]
             if target == "append":
-                bench.bench_append(writers=options["writers"], entries=options["entries"], say=say)
+                bench.bench_append(
+                    writers=options["writers"],
+                    entries=options["entries"],
+                    rounds=options["rounds"],
+                    say=say,
+                )
             elif target == "proof":
                 for size in sizes:
                     bench.build_log(size=size, say=say)
