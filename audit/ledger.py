@@ -179,26 +179,46 @@ def _head() -> LedgerEntry | None:
 
 
 def subtree_hashes(pieces: Iterable[Range]) -> dict[Range, bytes]:
-    """Fetch the stored hashes of perfect subtrees, in one query."""
+    """Fetch the stored hashes of perfect subtrees, in one query.
+
+    A subtree of one leaf is that entry's leaf hash (LedgerEntry); larger ones are
+    MerkleSubtree rows.
+    """
+    leaves: dict[int, Range] = {}
     wanted: dict[tuple[int, int], Range] = {}
     for start, end in pieces:
         level, index = subtree_coordinates(start, end)
-        wanted[(subtree_last_seq(level, index), level)] = (start, end)
-    if not wanted:
+        if level == 0:
+            leaves[start] = (start, end)
+        else:
+            wanted[(subtree_last_seq(level, index), level)] = (start, end)
+    if not wanted and not leaves:
         return {}
     # Raw SQL: building this many Q objects cost more than the query itself, and a proof is
-    # served on every receipt. Row-value IN works on PostgreSQL and SQLite alike.
-    pairs = ", ".join(["(%s, %s)"] * len(wanted))
-    params = [value for key in wanted for value in key]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT last_seq, level, hash FROM audit_merklesubtree "  # noqa: S608 - fixed text
-            f"WHERE (last_seq, level) IN ({pairs})",
-            params,
+    # served on every receipt. Row-value IN works on PostgreSQL and SQLite alike. Only
+    # placeholders are formatted into the text; every value is a parameter.
+    parts, params = [], []
+    if wanted:
+        parts.append(
+            "SELECT last_seq, level, hash FROM audit_merklesubtree "  # noqa: S608
+            f"WHERE (last_seq, level) IN ({', '.join(['(%s, %s)'] * len(wanted))})"
         )
-        found = {wanted[(last_seq, level)]: bytes(h) for last_seq, level, h in cursor.fetchall()}
-    if len(found) != len(wanted):
-        missing = sorted(set(wanted.values()) - set(found))
+        params += [value for key in wanted for value in key]
+    if leaves:
+        parts.append(
+            "SELECT seq, 0, leaf_hash FROM audit_ledgerentry "  # noqa: S608
+            f"WHERE seq IN ({', '.join(['%s'] * len(leaves))})"
+        )
+        params += list(leaves)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        found = {
+            (leaves[last_seq] if level == 0 else wanted[(last_seq, level)]): bytes(h)
+            for last_seq, level, h in cursor.fetchall()
+        }
+    wanted_count = len(wanted) + len(leaves)
+    if len(found) != wanted_count:
+        missing = sorted((set(wanted.values()) | set(leaves.values())) - set(found))
         raise LedgerError(f"stored subtrees missing for ranges {missing[:4]}")
     return found
 
@@ -270,7 +290,8 @@ def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
             hashed = leaf_hash(leaf.encode("utf-8"))
             chain = chain_next(chain, hashed)
             entries.append((seq, intake_id, hashed, chain, now))
-            subtrees.extend((seq, c.level, c.hash) for c in frontier.append(hashed))
+            # Level 0 is the leaf hash itself, already in the entry row: not stored twice.
+            subtrees.extend((seq, c.level, c.hash) for c in frontier.append(hashed) if c.level)
         _insert_rows(
             "audit_ledgerentry",
             ("seq", "intake_id", "leaf_hash", "chain_hash", "integrated_at"),

@@ -82,7 +82,8 @@ class MerkleSubtree(models.Model):
     A subtree is named by its last leaf and its height: (last_seq, level) covers the 2**level
     leaves ending at last_seq, i.e. index (last_seq + 1) / 2**level - 1 of its level. That pair
     is the primary key, so this table carries a single index, and rows come out in the order
-    verification meets them. Proofs are answered from these rows in O(log n).
+    verification meets them. Proofs are answered from these rows in O(log n). Subtrees of
+    one leaf are not stored here: they are the entries' leaf hashes.
     """
 
     pk = models.CompositePrimaryKey("last_seq", "level")

@@ -9,6 +9,7 @@ would have computed them if the earlier ranges are intact (which their own worke
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import multiprocessing
 from collections.abc import Iterator
@@ -180,11 +181,106 @@ def _verify_range(start: int, end: int, checks: list[SignedSize]) -> _RangeResul
     return _RangeResult(replay.damage, checked, replay.expected_seq)
 
 
+# --- the fast path (PostgreSQL) -------------------------------------------------------------------
+#
+# The replayer above explains damage precisely but spends ~25 us an entry. A log is almost
+# always intact, so a range is first checked by the loop below, which does the same checks
+# (no gap, leaf bytes -> recorded leaf hash, chain, every stored subtree, every signed root)
+# in a few microseconds an entry, reading rows in binary through two server-side cursors.
+# Only when it finds anything wrong is the range replayed by _verify_range to name the first
+# damaged entry and the kind of damage.
+
+_FAST_ENTRIES = (
+    "SELECT e.seq, convert_to(i.leaf, 'UTF8'), e.leaf_hash, e.chain_hash "
+    "FROM audit_ledgerentry e JOIN audit_ledgerintake i ON i.id = e.intake_id "
+    "WHERE e.seq >= %s AND e.seq < %s ORDER BY e.seq"
+)
+_FAST_SUBTREES = (
+    "SELECT last_seq, level, hash FROM audit_merklesubtree "
+    "WHERE last_seq >= %s AND last_seq < %s AND level > 0 ORDER BY last_seq, level"
+)
+_FETCH = 20_000
+
+
+def _fast_range_ok(start: int, end: int, checks: list[SignedSize]) -> tuple[bool, int]:
+    """True when entries [start, end) pass every check; also the number of roots checked."""
+    chain, frontier = _start_state(start)
+    sha256 = hashlib.sha256
+    chain_value = chain if chain is not None else chain_genesis(settings.AUDIT_LOG_ORIGIN)
+    # The frontier as a stack of hashes: appending leaf n merges one node per trailing 1-bit
+    # of n, so the levels need not be stored.
+    stack = list(frontier.hashes)
+    roots = sorted((size, root) for size, root, _ in checks if start < size <= end)
+    roots.append((end + 1, b""))  # sentinel: never reached
+    next_size, next_root = roots[0]
+    root_at = 0
+    raw = connection.connection
+    with connection.cursor() as cursor:
+        # JIT compiling these plain scans costs more than it saves.
+        cursor.execute("SET LOCAL jit = off")
+    entries = raw.cursor(name="verify_entries", binary=True)
+    subtrees = raw.cursor(name="verify_subtrees", binary=True)
+    entries.execute(_FAST_ENTRIES, (start, end))
+    subtrees.execute(_FAST_SUBTREES, (start, end))
+    upper: list[tuple[int, int, bytes]] = []
+    upper_at = 0
+    expected = start
+    try:
+        while batch := entries.fetchmany(_FETCH):
+            for seq, leaf, lh, ch in batch:
+                if seq != expected:
+                    return False, 0
+                h = sha256(b"\x00" + leaf).digest()
+                if h != lh:
+                    return False, 0
+                chain_value = sha256(chain_value + h).digest()
+                if chain_value != ch:
+                    return False, 0
+                n = seq
+                level = 0
+                while n & 1:
+                    h = sha256(b"\x01" + stack.pop() + h).digest()
+                    n >>= 1
+                    level += 1
+                    if upper_at == len(upper):
+                        upper = subtrees.fetchmany(_FETCH)
+                        upper_at = 0
+                        if not upper:
+                            return False, 0
+                    row = upper[upper_at]
+                    if row[2] != h or row[0] != seq or row[1] != level:
+                        return False, 0
+                    upper_at += 1
+                stack.append(h)
+                expected = seq + 1
+                if expected == next_size:
+                    computed = stack[-1]
+                    for left in reversed(stack[:-1]):
+                        computed = sha256(b"\x01" + left + computed).digest()
+                    if computed != next_root:
+                        return False, 0
+                    root_at += 1
+                    next_size, next_root = roots[root_at]
+        return expected == end, root_at
+    finally:
+        entries.close()
+        subtrees.close()
+
+
+def _check_range(start: int, end: int, checks: list[SignedSize]) -> _RangeResult:
+    """Fast path first on PostgreSQL; the replayer explains any failure."""
+    if connection.vendor == "postgresql":
+        ok, checked = _fast_range_ok(start, end, checks)
+        if ok:
+            return _RangeResult(None, checked, end)
+    return _verify_range(start, end, checks)
+
+
 def _verify_range_in_child(start: int, end: int, checks: list[SignedSize]) -> _RangeResult:
     connections.close_all()  # a forked child must never use the parent's connection
     try:
         with transaction.atomic():
-            return _verify_range(start, end, checks)
+            return _check_range(start, end, checks)
     finally:
         connections.close_all()
 
@@ -231,7 +327,7 @@ def verify_log(
             )
     else:
         with transaction.atomic():
-            results = [_verify_range(first_seq, size, signed)]
+            results = [_check_range(first_seq, size, signed)]
 
     damages = [r.damage for r in results if r.damage is not None]
     report.damage = min(damages, key=lambda d: d.seq) if damages else None

@@ -10,7 +10,9 @@ disagrees with what it recomputes, naming the kind of damage:
 * ``payload``        the leaf bytes no longer hash to the recorded leaf hash;
 * ``leaf_hash``      the recorded leaf hash was changed (the chain still fits the leaf);
 * ``chain``          the recorded chain hash was changed;
-* ``subtree``        a stored subtree hash differs from the recomputed one;
+* ``subtree``        a stored subtree hash differs from the recomputed one (for the smallest
+                     subtrees, two entries: one of them may have been rewritten with its
+                     leaf and chain hashes recomputed);
 * ``checkpoint``     a signed checkpoint's root differs from the recomputed root at its size
                      (history rewritten with every hash recomputed: located to the entries
                      between the last good checkpoint and this one);
@@ -100,12 +102,14 @@ class LogReplayer:
         if computed == stored_leaf_hash and self.chain != stored_chain:
             self._report(seq, "chain", "recorded chain hash changed")
         for subtree in self.frontier.append(computed):
-            self._pending.append((subtree.level, subtree.index, subtree.hash))
+            if subtree.level:  # a one-leaf subtree is the leaf hash, checked above
+                self._pending.append((subtree.level, subtree.index, subtree.hash))
         self._previous_leaf_hash = stored_leaf_hash
         self.expected_seq = seq + 1
 
     def subtrees_completed(self) -> list[tuple[int, int, bytes]]:
-        """Subtrees recomputed since the last call, (level, index, hash), in append order."""
+        """Subtrees of two or more leaves completed since the last call, (level, index, hash),
+        in append order."""
         done, self._pending = self._pending, []
         return done
 
@@ -116,13 +120,27 @@ class LogReplayer:
         if stored != computed:
             first = index << level
             last = ((index + 1) << level) - 1
+            if self.damage is not None and first <= self.damage.seq <= last:
+                return  # an entry inside it is already found to be damaged: that says more
             what = "missing" if stored is None else "differs"
-            # A subtree is at fault from its first leaf whose hash is wrong; level 0 is exact.
-            self._report(
-                first if level == 0 else last,
-                "subtree",
-                f"stored hash of subtree level {level} #{index} (leaves {first}..{last}) {what}",
-            )
+            if level == 1:
+                # Both leaves hashed as recorded, yet their pair does not: either this node
+                # was altered, or one of the two entries was rewritten with its leaf and chain
+                # hashes recomputed. The log cannot tell which; the pair is located.
+                self._report(
+                    first,
+                    "subtree",
+                    f"stored hash of subtree level 1 #{index} differs: entry {first} or "
+                    f"{last} was rewritten with recomputed hashes, or the node was altered",
+                )
+            else:
+                # Its halves were checked when they completed, so the node itself is wrong.
+                self._report(
+                    last,
+                    "subtree",
+                    f"stored hash of subtree level {level} #{index} (leaves {first}..{last}) "
+                    f"{what}",
+                )
 
     def check_root(self, size: int, signed_root: bytes, *, previous_good: int, label: str) -> bool:
         """Compare the recomputed root at the current size with a signed one."""
