@@ -20,25 +20,17 @@ from audit.tlog.merkle import root_from_leaf_hashes, verify_consistency, verify_
 LOG_SIZE = 77
 
 
-@pytest.fixture(scope="module")
-def stored_log(django_db_setup, django_db_blocker):
-    """A log of 77 entries integrated in uneven batches, built once for the module."""
-    with django_db_blocker.unblock():
-        from django.db import transaction
-
-        with transaction.atomic():
-            for batch in (1, 2, 3, 5, 8, 13, 21, 24):
-                for _ in range(batch):
-                    ledger_append(
-                        event_type="linkage.request", fields={"request_id": str(uuid.uuid4())}
-                    )
-                ledger_integrate()
-            leaves = [
-                bytes(h)
-                for h in LedgerEntry.objects.order_by("seq").values_list("leaf_hash", flat=True)
-            ]
-            yield leaves
-            transaction.set_rollback(True)
+@pytest.fixture
+def stored_log(db):
+    """A log of 77 entries integrated in uneven batches (hypothesis draws many examples from
+    this one log within each test function)."""
+    for batch in (1, 2, 3, 5, 8, 13, 21, 24):
+        for _ in range(batch):
+            ledger_append(event_type="linkage.request", fields={"request_id": str(uuid.uuid4())})
+        ledger_integrate()
+    return [
+        bytes(h) for h in LedgerEntry.objects.order_by("seq").values_list("leaf_hash", flat=True)
+    ]
 
 
 def flip(value: bytes, bit: int) -> bytes:
@@ -51,13 +43,12 @@ def flip(value: bytes, bit: int) -> bytes:
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
-def test_inclusion_proofs_verify_and_any_bit_flip_fails(stored_log, data, django_db_blocker):
+def test_inclusion_proofs_verify_and_any_bit_flip_fails(stored_log, data):
     leaves = stored_log
     size = data.draw(st.integers(1, LOG_SIZE))
     seq = data.draw(st.integers(0, size - 1))
     root = root_from_leaf_hashes(leaves[:size])
-    with django_db_blocker.unblock():
-        proof = inclusion_proof_for(seq, size)
+    proof = inclusion_proof_for(seq, size)
     verify_inclusion(seq, size, leaves[seq], proof, root)
     bit = data.draw(st.integers(0, 255))
     target = data.draw(st.sampled_from(["leaf", "root", *range(len(proof))]))
@@ -77,13 +68,12 @@ def test_inclusion_proofs_verify_and_any_bit_flip_fails(stored_log, data, django
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
-def test_consistency_proofs_verify_and_any_bit_flip_fails(stored_log, data, django_db_blocker):
+def test_consistency_proofs_verify_and_any_bit_flip_fails(stored_log, data):
     leaves = stored_log
     new = data.draw(st.integers(1, LOG_SIZE))
     old = data.draw(st.integers(1, new))
     old_root, new_root = root_from_leaf_hashes(leaves[:old]), root_from_leaf_hashes(leaves[:new])
-    with django_db_blocker.unblock():
-        proof = consistency_proof_between(old, new)
+    proof = consistency_proof_between(old, new)
     verify_consistency(old, new, old_root, new_root, proof)
     bit = data.draw(st.integers(0, 255))
     choices = ["old", "new", *range(len(proof))]
