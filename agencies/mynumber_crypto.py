@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from config.keys import decode_key
+
 _AAD_PREFIX = b"yaritori/my-number/v1|"
 _NONCE_BYTES = 12
 
@@ -101,15 +103,7 @@ def decrypt_my_number(
     return clear.decode("ascii")
 
 
-@cache
-def _blind_key(text: str) -> bytes:
-    raw = base64.b64decode(text, validate=True)
-    if len(raw) < 32:
-        raise ImproperlyConfigured("MYNUMBER_BLIND_INDEX_KEY must be at least 32 bytes")
-    return raw
-
-
 def blind_index(number: str) -> str:
     """Keyed HMAC-SHA-256 of a normalised My Number, hex; equal numbers give equal indexes."""
-    key = _blind_key(settings.MYNUMBER_BLIND_INDEX_KEY)
+    key = decode_key(settings.MYNUMBER_BLIND_INDEX_KEY, "MYNUMBER_BLIND_INDEX_KEY")
     return hmac.new(key, b"my-number|" + number.encode("ascii"), hashlib.sha256).hexdigest()

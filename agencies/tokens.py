@@ -11,27 +11,19 @@ import base64
 import hashlib
 import hmac
 import secrets
-from functools import cache
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+
+from config.keys import decode_key
 
 TOKEN_LENGTH = 26
 API_KEY_PREFIX = "yk_"
 
 
-@cache
-def _network_key(text: str) -> bytes:
-    raw = base64.b64decode(text, validate=True)
-    if len(raw) < 32:
-        raise ImproperlyConfigured("NETWORK_TOKEN_KEY must be at least 32 bytes")
-    return raw
-
-
 def derive_institution_token(*, institution_code: str, person_public_id: str) -> str:
     """The 符号 of a person at an institution: 26 base32 characters, stable for the key."""
     digest = hmac.new(
-        _network_key(settings.NETWORK_TOKEN_KEY),
+        decode_key(settings.NETWORK_TOKEN_KEY, "NETWORK_TOKEN_KEY"),
         f"token/v1|{institution_code}|{person_public_id}".encode(),
         hashlib.sha256,
     ).digest()

@@ -21,6 +21,8 @@ from typing import Any
 import rfc8785
 from django.conf import settings
 
+from config.keys import decode_key
+
 LEAF_VERSION = 1
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -118,7 +120,9 @@ def canonical_json_reference(document: Mapping[str, Any]) -> bytes:
 def _subject_key(network_key: str) -> bytes:
     # A key of its own for ledger pseudonyms, derived so it never equals a 符号 derivation.
     return hmac.new(
-        base64.b64decode(network_key), b"yaritori/ledger-subject/v1", hashlib.sha256
+        decode_key(network_key, "NETWORK_TOKEN_KEY"),
+        b"yaritori/ledger-subject/v1",
+        hashlib.sha256,
     ).digest()
 
 

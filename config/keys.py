@@ -13,6 +13,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 
@@ -48,6 +49,20 @@ def secret_from_env_or_file(env_name: str, path: Path, make: Callable[[], str]) 
     if file_env:
         return Path(file_env).read_text().strip()
     return _write_once(path, make)
+
+
+@cache
+def decode_key(text: str, name: str, minimum: int = 32) -> bytes:
+    """The bytes of a base64 key setting, or ImproperlyConfigured naming the setting."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} is not valid base64") from None
+    if len(raw) < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum} bytes")
+    return raw
 
 
 def random_b64_key(nbytes: int = 32) -> str:

@@ -98,18 +98,24 @@ def test_swapped_rows(log):
     assert verify().startswith("FAILED: seq 5: out_of_order")
 
 
+def rewrite_entry_15_recomputing_entry_hashes():
+    """What a forger with the owner's rights does: change entry 15's payload, then recompute
+    its leaf hash and every chain hash from it on, so the chain alone looks intact."""
+    intake = entry(15).intake
+    LedgerIntake.objects.filter(pk=intake.pk).update(
+        leaf=intake.leaf.replace("provided", "refused")
+    )
+    chain = bytes(entry(14).chain_hash)
+    for row in LedgerEntry.objects.select_related("intake").filter(seq__gte=15).order_by("seq"):
+        lh = leaf_hash(row.intake.leaf.encode())
+        chain = chain_next(chain, lh)
+        LedgerEntry.objects.filter(seq=row.seq).update(leaf_hash=lh, chain_hash=chain)
+
+
 def test_forged_row_with_recomputed_hashes(log):
     """The forger rewrites entry 15 and recomputes every leaf and chain hash from it on."""
     with triggers_disabled(connection):
-        intake = entry(15).intake
-        LedgerIntake.objects.filter(pk=intake.pk).update(
-            leaf=intake.leaf.replace("provided", "refused")
-        )
-        chain = bytes(entry(14).chain_hash)
-        for row in LedgerEntry.objects.select_related("intake").filter(seq__gte=15).order_by("seq"):
-            lh = leaf_hash(row.intake.leaf.encode())
-            chain = chain_next(chain, lh)
-            LedgerEntry.objects.filter(seq=row.seq).update(leaf_hash=lh, chain_hash=chain)
+        rewrite_entry_15_recomputing_entry_hashes()
     # Entries 14 and 15 share the smallest stored subtree; the log locates the pair.
     assert verify().startswith(
         "FAILED: seq 14: subtree: stored hash of subtree level 1 #7 differs: entry 14 or 15"
@@ -118,15 +124,7 @@ def test_forged_row_with_recomputed_hashes(log):
 
 def test_forged_row_with_every_hash_recomputed_is_caught_by_the_signed_root(log):
     with triggers_disabled(connection):
-        intake = entry(15).intake
-        LedgerIntake.objects.filter(pk=intake.pk).update(
-            leaf=intake.leaf.replace("provided", "refused")
-        )
-        chain = bytes(entry(14).chain_hash)
-        for row in LedgerEntry.objects.select_related("intake").filter(seq__gte=15).order_by("seq"):
-            lh = leaf_hash(row.intake.leaf.encode())
-            chain = chain_next(chain, lh)
-            LedgerEntry.objects.filter(seq=row.seq).update(leaf_hash=lh, chain_hash=chain)
+        rewrite_entry_15_recomputing_entry_hashes()
         # ... and every subtree hash above it.
         from audit.tlog.merkle import MerkleFrontier
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.management.commands._files import read_text_option
 from audit.tlog.errors import TlogError
 from audit.verification import verify_log
 
@@ -39,12 +40,7 @@ class Command(BaseCommand):
             raise CommandError("--from must be 0 or more")
         if options["jobs"] < 1:
             raise CommandError("--jobs must be 1 or more")
-        saved = None
-        if options["checkpoint"] is not None:
-            try:
-                saved = options["checkpoint"].read_text(encoding="utf-8")
-            except OSError as exc:
-                raise CommandError(f"cannot read {options['checkpoint']}: {exc.strerror}") from None
+        saved = read_text_option(options["checkpoint"])
         started = time.perf_counter()
         try:
             report = verify_log(

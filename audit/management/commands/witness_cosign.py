@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.management.commands._files import read_text_option
 from audit.tlog.errors import TlogError
 from audit.tlog.note import parse_verifier_key
 from audit.witnessing import witness_run
@@ -36,12 +37,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         directory = options["dir"] or Path(settings.WITNESS_DIR)
-        note = None
-        if options["checkpoint"] is not None:
-            try:
-                note = options["checkpoint"].read_text(encoding="utf-8")
-            except OSError as exc:
-                raise CommandError(f"cannot read {options['checkpoint']}: {exc.strerror}") from None
+        note = read_text_option(options["checkpoint"])
         verifier = None
         if options["log_key"]:
             try:
