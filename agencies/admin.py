@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from agencies import models
 from agencies.selectors import person_get_by_my_number
 from agencies.services import person_set_my_number
+from audit.admin import ReadOnlyAdmin
 
 MASKED_MY_NUMBER = "●●●●-●●●●-●●●●"
 
@@ -228,3 +229,24 @@ class AgencySystemAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are minted by agencies.services.agency_system_create, which shows them once.
         return False
+
+
+@admin.register(models.LinkageRequest)
+class LinkageRequestAdmin(ReadOnlyAdmin):
+    """Read-only: a request's outcome is written by the network service, with its ledger entry."""
+
+    list_display = [
+        "request_id",
+        "kind",
+        "requester",
+        "provider",
+        "affair",
+        "item",
+        "status",
+        "reason",
+        "requested_at",
+    ]
+    list_filter = ["kind", "status", "reason"]
+    search_fields = ["request_id"]
+    list_select_related = ["requester__organization", "provider__organization", "affair", "item"]
+    raw_id_fields = ["subject", "case", "staff", "answered_by"]

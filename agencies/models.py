@@ -679,3 +679,101 @@ class AgencySystem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.institution.code})"
+
+
+class LinkageStatus(models.TextChoices):
+    PROVIDED = "provided", "提供済み (Provided)"
+    NOT_FOUND = "not_found", "該当なし (No data held)"
+    REFUSED = "refused", "拒否 (Refused by the network)"
+    HELD = "held", "保留 (Held for a manual answer)"
+    RELEASED = "released", "手動提供 (Released manually)"
+    DECLINED = "declined", "不提供 (Declined)"
+
+
+class LinkageRequest(models.Model):
+    """情報照会: one request of an institution for an item about a person, through the network.
+
+    request_id is the requester's own id; a request id is answered once. The subject is held
+    here as a Person for the service's own use; the ledger records only its pseudonym.
+    """
+
+    request_id = models.UUIDField("照会番号 (Request id)", unique=True)
+    kind = models.CharField(
+        "種別 (Kind)",
+        max_length=12,
+        choices=[("network", "情報連携 (Network)"), ("internal", "庁内連携 (Internal)")],
+        default="network",
+    )
+    requester = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="requests_made",
+        verbose_name="情報照会者 (Requester)",
+    )
+    provider = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="requests_received",
+        verbose_name="情報提供者 (Provider)",
+    )
+    staff = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="requests", verbose_name="職員 (Staff)"
+    )
+    affair = models.ForeignKey(
+        Affair, on_delete=models.PROTECT, related_name="requests", verbose_name="事務 (Affair)"
+    )
+    from_affair = models.ForeignKey(
+        Affair,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="移転元の事務 (Providing affair, 庁内連携)",
+    )
+    item = models.ForeignKey(
+        InformationItem,
+        on_delete=models.PROTECT,
+        related_name="requests",
+        verbose_name="特定個人情報 (Item)",
+    )
+    case = models.ForeignKey(
+        Case,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests",
+        verbose_name="案件 (Case)",
+    )
+    subject = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="本人 (Subject)",
+    )
+    status = models.CharField("結果 (Outcome)", max_length=12, choices=LinkageStatus.choices)
+    reason = models.CharField("理由コード (Reason)", max_length=48, blank=True)
+    nondisclosure = models.BooleanField("不開示 (Not disclosed)", default=False)
+    payload = models.JSONField("提供内容 (Answer)", null=True, blank=True)
+    requested_at = models.DateTimeField("照会日時 (Requested at)")
+    answered_at = models.DateTimeField("回答日時 (Answered at)", null=True, blank=True)
+    answered_by = models.ForeignKey(
+        StaffMember,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="手動回答者 (Answered by)",
+    )
+
+    class Meta:
+        verbose_name = "情報照会 (Linkage request)"
+        verbose_name_plural = "情報照会 (Linkage requests)"
+        indexes = [
+            models.Index(fields=["provider", "status"]),
+            models.Index(fields=["requester", "requested_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.status}"

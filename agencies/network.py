@@ -1,0 +1,490 @@
+"""The network service (情報提供ネットワークシステム): gate, route and answer a 情報照会.
+
+One function per write, one transaction each, and the ledger entry is appended inside that
+transaction: if the append fails, the transaction fails and the requester gets an error and no
+data (fail closed). Refusals are outcomes like any other: recorded, then returned.
+
+Order of the checks, as the real network applies them: the staff member's own authority (its
+institution, the affair assigned to it), then the law (the affair may use the network, the
+permitted table on that day, the person's consent where the item needs it), then the 符号
+(the requester must hold one for the subject). The provider's intermediate server then answers
+from its 副本, or holds the request for a person to answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from agencies.models import (
+    AddresseeNumber,
+    Affair,
+    Case,
+    Consent,
+    InformationItem,
+    Institution,
+    InstitutionToken,
+    LinkageRequest,
+    LinkageRule,
+    LinkageStatus,
+    Person,
+    ProvisionCopy,
+    StaffMember,
+)
+from agencies.selectors import person_get_by_my_number
+from audit.entries import subject_pseudonym
+from audit.ledger import ledger_append
+
+# --- refusal reasons, with the network's messages --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A refusal (or hold) reason: its code and its message in Japanese and English."""
+
+    code: str
+    ja: str
+    en: str
+
+    def render(self, **values: str) -> dict[str, str]:
+        """The code and both messages with the request's codes filled in."""
+        return {"code": self.code, "ja": self.ja.format(**values), "en": self.en.format(**values)}
+
+
+REASONS = {
+    r.code: r
+    for r in [
+        Reason(
+            "staff_not_assigned",
+            "職員は事務手続「{affair}」の担当として登録されていません。",
+            "The staff member is not assigned to affair {affair}.",
+        ),
+        Reason(
+            "wrong_institution",
+            "照会元機関「{requester}」は職員の所属機関ではありません。",
+            "Requesting institution {requester} is not the staff member's institution.",
+        ),
+        Reason(
+            "affair_not_notified",
+            "事務手続「{affair}」は情報連携の届出がされていません。",
+            "Independent-use affair {affair} has not been notified for linkage.",
+        ),
+        Reason(
+            "not_in_permitted_table",
+            "指定された特定個人情報名「{item}」の照会は許可されていません。",
+            "Querying item {item} is not permitted for this affair and provider.",
+        ),
+        Reason(
+            "rule_not_valid_on_date",
+            "指定された特定個人情報名「{item}」の照会は{day}時点で有効ではありません。",
+            "The permission to query item {item} is not in force on {day}.",
+        ),
+        Reason(
+            "consent_missing",
+            "特定個人情報名「{item}」の照会には本人の同意が必要です。",
+            "Querying item {item} for this affair needs the person's consent.",
+        ),
+        Reason(
+            "subject_not_found",
+            "指定された宛名番号に該当する者がいません。",
+            "No person matches the given addressee number.",
+        ),
+        Reason(
+            "token_not_issued",
+            "符号が未取得です。",
+            "No 符号 (institution token) has been issued for this person.",
+        ),
+        Reason(
+            "not_internal",
+            "庁内連携は同一機関内の事務の間でのみ行えます。",
+            "Internal transfer is possible only between affairs of one institution.",
+        ),
+        Reason(
+            "manual_answer",
+            "情報提供者で手動応答の対象です。回答をお待ちください。",
+            "The provider answers this item by hand; the request is held.",
+        ),
+        Reason(
+            "nondisclosure",
+            "不開示の対象のため、情報提供者で確認中です。",
+            "The record is protected from disclosure; the provider is reviewing the request.",
+        ),
+        Reason(
+            "declined_by_provider",
+            "情報提供者により提供されませんでした。",
+            "The provider declined to answer.",
+        ),
+    ]
+}
+
+
+class DuplicateRequestError(Exception):
+    """A request id was reused for a different request (the first one stands)."""
+
+
+class NotAllowed(Exception):
+    """The acting staff member may not do this (e.g. release another provider's request)."""
+
+
+@dataclass(frozen=True)
+class LinkageOutcome:
+    """What the requester gets back: the status, the reason, and the answer if provided."""
+
+    request: LinkageRequest
+    replayed: bool = False
+
+    @property
+    def message(self) -> dict[str, str] | None:
+        """The reason's code and messages, or None for a plain answer."""
+        reason = REASONS.get(self.request.reason)
+        if reason is None:
+            return None
+        return reason.render(
+            affair=self.request.affair.code,
+            item=self.request.item.code,
+            requester=self.request.requester.code,
+            day=self.request.requested_at.date().isoformat(),
+        )
+
+
+# --- the permitted table, cached per process ----------------------------------------------------
+
+_RULES_TTL = 60.0
+_rules_cache: dict[str, Any] = {"loaded": 0.0, "by_key": {}}
+
+
+def _rules_by_affair_item() -> dict[tuple[int, int], list[LinkageRule]]:
+    """The permitted table indexed by (affair, item), reloaded at most every minute.
+
+    It is read on every request; the table changes by ordinance, and every change in this
+    process clears the cache at once (signals below), so a minute bounds staleness only for
+    changes made by another process.
+    """
+    now = time.monotonic()
+    if now - _rules_cache["loaded"] > _RULES_TTL:
+        by_key: dict[tuple[int, int], list[LinkageRule]] = defaultdict(list)
+        for rule in LinkageRule.objects.all():
+            by_key[(rule.affair_id, rule.item_id)].append(rule)
+        _rules_cache["by_key"] = dict(by_key)
+        _rules_cache["loaded"] = now
+    return _rules_cache["by_key"]
+
+
+def clear_rules_cache(**_: object) -> None:
+    """Forget the cached permitted table (connected to LinkageRule saves and deletes)."""
+    _rules_cache["loaded"] = 0.0
+
+
+post_save.connect(clear_rules_cache, sender=LinkageRule, dispatch_uid="rules-cache-save")
+post_delete.connect(clear_rules_cache, sender=LinkageRule, dispatch_uid="rules-cache-delete")
+
+
+def _side_matches(
+    rule_institution_id: int | None, rule_kind: str, institution: Institution
+) -> bool:
+    if rule_institution_id is not None:
+        return rule_institution_id == institution.pk
+    return rule_kind == institution.kind
+
+
+def permitted_rules(
+    *, requester: Institution, affair: Affair, provider: Institution, item: InformationItem
+) -> list[LinkageRule]:
+    """Rows of the permitted table for this combination, valid on any date."""
+    return [
+        rule
+        for rule in _rules_by_affair_item().get((affair.pk, item.pk), [])
+        if _side_matches(rule.requester_institution_id, rule.requester_kind, requester)
+        and _side_matches(rule.provider_institution_id, rule.provider_kind, provider)
+    ]
+
+
+# --- the request ---------------------------------------------------------------------------------
+
+
+def _resolve_subject(
+    *, staff: StaffMember, addressee_number: str | None, my_number: str | None
+) -> Person | None:
+    if my_number:
+        return person_get_by_my_number(my_number=my_number)
+    if addressee_number:
+        found = (
+            AddresseeNumber.objects.filter(
+                organization_id=staff.institution.organization_id, number=addressee_number
+            )
+            .select_related("person")
+            .first()
+        )
+        return found.person if found is not None else None
+    return None
+
+
+def _gate(
+    *,
+    staff: StaffMember,
+    requester: Institution,
+    affair: Affair,
+    provider: Institution,
+    item: InformationItem,
+    subject: Person | None,
+    day: dt.date,
+) -> str:
+    """The first refusal reason that applies, or "" when the network lets the request pass."""
+    if staff.institution_id != requester.pk:
+        return "wrong_institution"
+    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
+        return "staff_not_assigned"
+    if not affair.linkage_allowed_on(day):
+        return "affair_not_notified"
+    rules = permitted_rules(requester=requester, affair=affair, provider=provider, item=item)
+    if not rules:
+        return "not_in_permitted_table"
+    if not any(rule.valid_on(day) for rule in rules):
+        return "rule_not_valid_on_date"
+    if subject is None:
+        return "subject_not_found"
+    if item.consent_affairs.filter(pk=affair.pk).exists():
+        consents = Consent.objects.filter(
+            person=subject, affair=affair, institution=requester, item=item
+        )
+        if not any(c.valid_on(day) for c in consents):
+            return "consent_missing"
+    if not InstitutionToken.objects.filter(institution=requester, person=subject).exists():
+        return "token_not_issued"
+    return ""
+
+
+def _answer(
+    *, provider: Institution, item: InformationItem, subject: Person, day: dt.date
+) -> tuple[str, str, bool, Any]:
+    """The provider's intermediate server: (status, reason, nondisclosure, payload)."""
+    copy = (
+        ProvisionCopy.objects.filter(institution=provider, item=item, token__person=subject)
+        .only("payload", "manual_answer", "nondisclosure")
+        .first()
+    )
+    protected = subject.is_protected_on(day)
+    if copy is None:
+        return LinkageStatus.NOT_FOUND, "", protected, None
+    if protected or copy.nondisclosure:
+        return LinkageStatus.HELD, "nondisclosure", True, None
+    if copy.manual_answer:
+        return LinkageStatus.HELD, "manual_answer", False, None
+    return LinkageStatus.PROVIDED, "", False, copy.payload
+
+
+def _ledger_fields(request: LinkageRequest) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "request_id": str(request.request_id),
+        "requester": request.requester.code,
+        "provider": request.provider.code,
+        "affair": request.affair.code,
+        "item": request.item.code,
+        "staff": request.staff.audit_pseudonym,
+        "outcome": request.status,
+        "nondisclosure": request.nondisclosure,
+    }
+    if request.from_affair is not None:
+        fields["from_affair"] = request.from_affair.code
+    if request.case is not None:
+        fields["case"] = request.case.reference
+    if request.reason:
+        fields["reason"] = request.reason
+    return fields
+
+
+def _record(request: LinkageRequest, event_type: str, **extra: object) -> None:
+    subject = subject_pseudonym(str(request.subject.public_id)) if request.subject else ""
+    ledger_append(
+        event_type=event_type,
+        fields={**_ledger_fields(request), **extra},
+        subject=subject,
+        moment=request.answered_at or request.requested_at,
+    )
+
+
+def _same_request(existing: LinkageRequest, **params: Any) -> bool:
+    return all(
+        getattr(existing, f"{name}_id") == value.pk
+        for name, value in params.items()
+        if value is not None
+    )
+
+
+@transaction.atomic
+def linkage_request_send(
+    *,
+    staff: StaffMember,
+    request_id: uuid.UUID,
+    affair: Affair,
+    item: InformationItem,
+    provider: Institution,
+    requester: Institution | None = None,
+    case: Case | None = None,
+    addressee_number: str | None = None,
+    my_number: str | None = None,
+    now: dt.datetime | None = None,
+) -> LinkageOutcome:
+    """Send one 情報照会 through the network and return its outcome.
+
+    The subject is named by the requester's 宛名番号, or by My Number through the blind
+    index. Every outcome (provided, no data, held, refused with a reason) is recorded in the
+    same transaction as one ledger entry. The same request id sent again with the same
+    parameters returns the first outcome and records nothing; with other parameters it raises
+    DuplicateRequestError.
+    """
+    requester = requester or staff.institution
+    existing = (
+        LinkageRequest.objects.select_related("affair", "item", "requester", "provider")
+        .filter(request_id=request_id)
+        .first()
+    )
+    if existing is not None:
+        if _same_request(
+            existing,
+            staff=staff,
+            affair=affair,
+            item=item,
+            provider=provider,
+            requester=requester,
+            case=case,
+        ):
+            return LinkageOutcome(existing, replayed=True)
+        raise DuplicateRequestError(
+            "この照会番号は別の照会で使用済みです。 (This request id was used for another request.)"
+        )
+    moment = now or timezone.now()
+    day = timezone.localdate(moment)
+    subject = _resolve_subject(staff=staff, addressee_number=addressee_number, my_number=my_number)
+    reason = _gate(
+        staff=staff,
+        requester=requester,
+        affair=affair,
+        provider=provider,
+        item=item,
+        subject=subject,
+        day=day,
+    )
+    request = LinkageRequest(
+        request_id=request_id,
+        kind="network",
+        requester=requester,
+        provider=provider,
+        staff=staff,
+        affair=affair,
+        item=item,
+        case=case,
+        subject=subject,
+        requested_at=moment,
+    )
+    if reason:
+        request.status, request.reason = LinkageStatus.REFUSED, reason
+        request.nondisclosure = bool(subject and subject.is_protected_on(day))
+        request.answered_at = moment
+    else:
+        assert subject is not None  # the gate refuses an unknown subject
+        status, reason, nondisclosure, payload = _answer(
+            provider=provider, item=item, subject=subject, day=day
+        )
+        request.status, request.reason = status, reason
+        request.nondisclosure, request.payload = nondisclosure, payload
+        if status != LinkageStatus.HELD:
+            request.answered_at = moment
+    request.save()
+    _record(request, "linkage.request")
+    return LinkageOutcome(request)
+
+
+@transaction.atomic
+def internal_transfer_send(
+    *,
+    staff: StaffMember,
+    request_id: uuid.UUID,
+    affair: Affair,
+    from_affair: Affair,
+    item: InformationItem,
+    case: Case | None = None,
+    addressee_number: str | None = None,
+    now: dt.datetime | None = None,
+) -> LinkageOutcome:
+    """庁内連携: use data of another affair of the staff member's own institution.
+
+    It does not pass the network gate (no permitted table, no 符号) but is recorded as its own
+    event type, so that residents see it on its own tab. The staff member must still be
+    assigned to the affair the data is used for.
+    """
+    moment = now or timezone.now()
+    institution = staff.institution
+    subject = _resolve_subject(staff=staff, addressee_number=addressee_number, my_number=None)
+    request = LinkageRequest(
+        request_id=request_id,
+        kind="internal",
+        requester=institution,
+        provider=institution,
+        staff=staff,
+        affair=affair,
+        from_affair=from_affair,
+        item=item,
+        case=case,
+        subject=subject,
+        requested_at=moment,
+        answered_at=moment,
+    )
+    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
+        request.status, request.reason = LinkageStatus.REFUSED, "staff_not_assigned"
+    elif subject is None:
+        request.status, request.reason = LinkageStatus.REFUSED, "subject_not_found"
+    else:
+        request.status = LinkageStatus.PROVIDED
+    request.save()
+    _record(request, "internal.transfer")
+    return LinkageOutcome(request)
+
+
+@transaction.atomic
+def held_request_decide(
+    *,
+    staff: StaffMember,
+    request: LinkageRequest,
+    release: bool,
+    now: dt.datetime | None = None,
+) -> LinkageOutcome:
+    """The provider's staff release (answer from the 副本) or decline a held request.
+
+    Only staff of the providing institution may decide, and only once; the decision is its own
+    ledger entry, linked to the request by related_request_id.
+    """
+    # Lock the row alone (relations are read after): two provider staff deciding at once must
+    # not both answer, and PostgreSQL cannot lock the nullable side of an outer join.
+    request = LinkageRequest.objects.select_for_update().get(pk=request.pk)
+    if staff.institution_id != request.provider_id:
+        raise NotAllowed("他機関の照会には回答できません。 (Only the provider may answer.)")
+    if request.status != LinkageStatus.HELD:
+        raise NotAllowed("この照会は保留中ではありません。 (This request is not held.)")
+    moment = now or timezone.now()
+    request.answered_at, request.answered_by = moment, staff
+    if release:
+        copy = ProvisionCopy.objects.filter(
+            institution=request.provider, item=request.item, token__person=request.subject
+        ).first()
+        request.status = LinkageStatus.RELEASED
+        request.payload = copy.payload if copy is not None else None
+    else:
+        request.status, request.reason = LinkageStatus.DECLINED, "declined_by_provider"
+    request.save(update_fields=["status", "reason", "payload", "answered_at", "answered_by"])
+    _record(
+        request,
+        "linkage.release" if release else "linkage.decline",
+        related_request_id=str(request.request_id),
+        actor=staff.audit_pseudonym,
+        request_id=str(uuid.uuid4()),
+    )
+    return LinkageOutcome(request)

@@ -1,0 +1,112 @@
+"""factory_boy factories for the linkage network (used by tests that need a small world)."""
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+
+from agencies import models
+from agencies.codes import my_number_check_digit, with_local_government_check_digit
+from agencies.services import seal_my_number_fields, token_build
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Organization
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: with_local_government_check_digit(f"{20000 + n:05d}"))
+    kind = models.OrganizationKind.MUNICIPALITY
+    name = factory.Sequence(lambda n: f"テスト市{n}")
+
+
+class InstitutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Institution
+
+    organization = factory.SubFactory(OrganizationFactory)
+    code = factory.Sequence(lambda n: f"{n:016d}")
+    kind = models.InstitutionKind.MUNICIPALITY_HEAD
+    name = "市長部局"
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Department
+
+    institution = factory.SubFactory(InstitutionFactory)
+    code = factory.Sequence(lambda n: f"D{n:04d}")
+    name = "市民税課"
+
+
+class AffairFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Affair
+
+    code = factory.Sequence(lambda n: f"JT{n:014d}")
+    name = factory.Sequence(lambda n: f"事務{n}")
+    basis = models.LegalBasis.STATUTORY
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.InformationItem
+
+    code = factory.Sequence(lambda n: f"TM{n:014d}")
+    name = factory.Sequence(lambda n: f"特定個人情報{n}")
+    category = "地方税関係情報"
+
+
+def my_number_for(n: int) -> str:
+    """A valid, test-only My Number derived from n (never a real person's)."""
+    first = f"{900000000000 + n:012d}"[:11]
+    return first + str(my_number_check_digit(first))
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Person
+        skip_postgeneration_save = True
+
+    family_name = "山田"
+    given_name = factory.Sequence(lambda n: f"太郎{n}")
+    family_name_kana = "ヤマダ"
+    given_name_kana = "タロウ"
+    sex = models.Sex.MALE
+    date_of_birth = dt.date(1980, 4, 1)
+    address = "北海道札幌市中央区北1条西2丁目1"
+
+    @factory.post_generation
+    def my_number(self, create, extracted, **kwargs):
+        if extracted:
+            seal_my_number_fields(person=self, my_number=extracted)
+            if create:
+                self.save()
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+
+
+class StaffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.StaffMember
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory)
+    department = factory.SubFactory(DepartmentFactory)
+    institution = factory.SelfAttribute("department.institution")
+
+    @factory.post_generation
+    def affairs(self, create, extracted, **kwargs):
+        for affair in extracted or []:
+            self.assigned_affairs.add(affair)
+
+
+def issue_token(institution, person):
+    token = token_build(institution=institution, person=person)
+    token.save()
+    return token

@@ -1,0 +1,313 @@
+"""The network service: every outcome is gated, answered and recorded in one transaction."""
+
+import datetime as dt
+import json
+import uuid
+from types import SimpleNamespace
+
+import pytest
+import time_machine
+from django.db import DatabaseError
+from factories import (
+    AffairFactory,
+    DepartmentFactory,
+    InstitutionFactory,
+    ItemFactory,
+    OrganizationFactory,
+    PersonFactory,
+    StaffFactory,
+    issue_token,
+    my_number_for,
+)
+
+from agencies import network
+from agencies.models import (
+    AddresseeNumber,
+    Consent,
+    InstitutionKind,
+    LegalBasis,
+    LinkageRequest,
+    LinkageRule,
+    LinkageStatus,
+    ProvisionCopy,
+)
+from agencies.network import (
+    DuplicateRequestError,
+    NotAllowed,
+    held_request_decide,
+    internal_transfer_send,
+    linkage_request_send,
+)
+from audit.models import LedgerIntake
+
+NOW = dt.datetime(2026, 6, 10, 1, 30, tzinfo=dt.UTC)  # a Wednesday, 10:30 in Tokyo
+
+
+@pytest.fixture
+def world(db):
+    """A city (mayor's office and board of education) asking the pension service and itself."""
+    network.clear_rules_cache()
+    city = OrganizationFactory(code="011002", name="札幌市")
+    mayor = InstitutionFactory(
+        organization=city, kind=InstitutionKind.MUNICIPALITY_HEAD, code="0110020000000001"
+    )
+    board = InstitutionFactory(
+        organization=city, kind=InstitutionKind.BOARD_OF_EDUCATION, code="0110020000000002"
+    )
+    pension = InstitutionFactory(
+        organization=OrganizationFactory(code="990015", kind="national"),
+        kind=InstitutionKind.PENSION_SERVICE,
+        code="9900150000000001",
+    )
+    affair = AffairFactory(code="JT01010000000214", name="児童手当の認定")
+    school = AffairFactory(code="JT02020000000001", name="就学援助")
+    unnotified = AffairFactory(
+        code="JT09090000000009", basis=LegalBasis.INDEPENDENT, owner_organization=city
+    )
+    tax = ItemFactory(code="TM00000000000003", name="地方税関係情報")
+    tax.consent_affairs.add(school)
+    pension_item = ItemFactory(code="TM00000000000002", name="年金給付関係情報")
+    resident_item = ItemFactory(code="TM00000000000004", name="住民票関係情報")
+    day0 = dt.date(2017, 11, 13)
+    for affair_, provider_kind, item in [
+        (affair, InstitutionKind.PENSION_SERVICE, pension_item),
+        (affair, InstitutionKind.BOARD_OF_EDUCATION, resident_item),
+        (school, InstitutionKind.MUNICIPALITY_HEAD, tax),
+        (unnotified, InstitutionKind.PENSION_SERVICE, pension_item),
+    ]:
+        LinkageRule.objects.create(
+            requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
+            affair=affair_,
+            provider_kind=provider_kind,
+            item=item,
+            valid_from=day0,
+        )
+    LinkageRule.objects.create(
+        requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
+        affair=affair,
+        provider_kind=InstitutionKind.PENSION_SERVICE,
+        item=tax,
+        valid_from=day0,
+        valid_to=dt.date(2019, 9, 30),
+    )
+    person = PersonFactory(my_number=my_number_for(1))
+    AddresseeNumber.objects.create(organization=city, person=person, number="000000000012345")
+    for institution in (mayor, board, pension):
+        issue_token(institution, person)
+    ProvisionCopy.objects.create(
+        institution=pension,
+        item=pension_item,
+        token=person.tokens.get(institution=pension),
+        payload={"年金種別": "老齢基礎年金", "年額": 780000},
+    )
+    ProvisionCopy.objects.create(
+        institution=board,
+        item=resident_item,
+        token=person.tokens.get(institution=board),
+        payload={"世帯員数": 3},
+        manual_answer=True,
+    )
+    clerk = StaffFactory(
+        department=DepartmentFactory(institution=mayor), affairs=[affair, school, unnotified]
+    )
+    pension_clerk = StaffFactory(department=DepartmentFactory(institution=pension))
+    board_clerk = StaffFactory(department=DepartmentFactory(institution=board))
+    return SimpleNamespace(**locals())
+
+
+def send(w, **overrides):
+    params = {
+        "staff": w.clerk,
+        "request_id": uuid.uuid4(),
+        "affair": w.affair,
+        "item": w.pension_item,
+        "provider": w.pension,
+        "addressee_number": "000000000012345",
+        "now": NOW,
+    }
+    params.update(overrides)
+    return linkage_request_send(**params)
+
+
+def ledger_leaves():
+    return [
+        json.loads(leaf)
+        for leaf in LedgerIntake.objects.order_by("id").values_list("leaf", flat=True)
+    ]
+
+
+def test_permitted_request_is_answered_from_the_copy_and_recorded(world):
+    outcome = send(world)
+    assert outcome.request.status == LinkageStatus.PROVIDED
+    assert outcome.request.payload == {"年金種別": "老齢基礎年金", "年額": 780000}
+    [leaf] = ledger_leaves()
+    assert leaf["type"] == "linkage.request"
+    assert leaf["outcome"] == "provided"
+    assert leaf["requester"] == "0110020000000001"
+    assert leaf["provider"] == "9900150000000001"
+    assert leaf["item"] == "TM00000000000002"
+    assert leaf["subject"].startswith("SJ")
+    assert leaf["staff"] == world.clerk.audit_pseudonym
+    assert "年額" not in json.dumps(leaf, ensure_ascii=False)  # the data itself is never logged
+
+
+def test_subject_by_my_number_through_the_blind_index(world):
+    outcome = send(world, addressee_number=None, my_number=my_number_for(1))
+    assert outcome.request.status == LinkageStatus.PROVIDED
+    assert my_number_for(1) not in json.dumps(ledger_leaves())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"affair": "unassigned"}, "staff_not_assigned"),
+        ({"item": "resident_item"}, "not_in_permitted_table"),
+        ({"item": "tax"}, "rule_not_valid_on_date"),
+        ({"affair": "unnotified"}, "affair_not_notified"),
+        ({"affair": "school", "item": "tax", "provider": "mayor"}, "consent_missing"),
+        ({"addressee_number": "000000000099999"}, "subject_not_found"),
+        ({"requester": "board"}, "wrong_institution"),
+    ],
+)
+def test_each_refusal_has_its_reason_and_is_recorded(world, overrides, code):
+    world.unassigned = AffairFactory()
+    LinkageRule.objects.create(
+        requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
+        affair=world.unassigned,
+        provider_kind=InstitutionKind.PENSION_SERVICE,
+        item=world.pension_item,
+        valid_from=dt.date(2017, 11, 13),
+    )
+    outcome = send(
+        world,
+        **{k: getattr(world, v) if k != "addressee_number" else v for k, v in overrides.items()},
+    )
+    assert outcome.request.status == LinkageStatus.REFUSED
+    assert outcome.request.reason == code
+    assert outcome.request.payload is None
+    message = outcome.message
+    assert message["code"] == code
+    assert message["ja"] and message["en"]
+    [leaf] = ledger_leaves()
+    assert leaf["outcome"] == "refused"
+    assert leaf["reason"] == code
+
+
+def test_not_in_table_message_is_the_networks(world):
+    outcome = send(world, item=world.resident_item)
+    assert outcome.message["ja"] == (
+        "指定された特定個人情報名「TM00000000000004」の照会は許可されていません。"
+    )
+
+
+def test_consent_lets_the_tax_query_through(world):
+    Consent.objects.create(
+        person=world.person,
+        affair=world.school,
+        institution=world.mayor,
+        item=world.tax,
+        valid_from=dt.date(2026, 4, 1),
+        document_reference="同意書-2026-001",
+    )
+    ProvisionCopy.objects.create(
+        institution=world.mayor,
+        item=world.tax,
+        token=world.person.tokens.get(institution=world.mayor),
+        payload={"課税区分": "非課税"},
+    )
+    outcome = send(world, affair=world.school, item=world.tax, provider=world.mayor)
+    assert outcome.request.status == LinkageStatus.PROVIDED
+
+
+def test_no_token_at_the_requester(world):
+    world.person.tokens.filter(institution=world.mayor).delete()
+    outcome = send(world)
+    assert outcome.request.reason == "token_not_issued"
+    assert outcome.message["ja"] == "符号が未取得です。"
+
+
+def test_same_request_id_twice_gives_the_first_outcome_and_records_nothing(world):
+    request_id = uuid.uuid4()
+    first = send(world, request_id=request_id)
+    again = send(world, request_id=request_id)
+    assert again.replayed
+    assert again.request.pk == first.request.pk
+    assert LedgerIntake.objects.count() == 1
+    with pytest.raises(DuplicateRequestError):
+        send(world, request_id=request_id, item=world.resident_item)
+    assert LedgerIntake.objects.count() == 1
+
+
+def test_manual_answer_copy_is_held_then_released_with_its_own_entry(world):
+    outcome = send(world, affair=world.affair, item=world.resident_item, provider=world.board)
+    assert outcome.request.status == LinkageStatus.HELD
+    assert outcome.request.reason == "manual_answer"
+    assert outcome.request.payload is None
+    with pytest.raises(NotAllowed):
+        held_request_decide(staff=world.pension_clerk, request=outcome.request, release=True)
+    decided = held_request_decide(staff=world.board_clerk, request=outcome.request, release=True)
+    assert decided.request.status == LinkageStatus.RELEASED
+    assert decided.request.payload == {"世帯員数": 3}
+    with pytest.raises(NotAllowed):
+        held_request_decide(staff=world.board_clerk, request=outcome.request, release=False)
+    first, second = ledger_leaves()
+    assert second["type"] == "linkage.release"
+    assert second["related_request_id"] == first["request_id"]
+    assert second["actor"] == world.board_clerk.audit_pseudonym
+
+
+def test_protected_subject_is_held_as_nondisclosure_and_can_be_declined(world):
+    world.person.disclosure_protected = True
+    world.person.protection_reason = "DV等支援措置"
+    world.person.save()
+    outcome = send(world)
+    assert outcome.request.status == LinkageStatus.HELD
+    assert outcome.request.reason == "nondisclosure"
+    assert outcome.request.nondisclosure
+    decided = held_request_decide(staff=world.pension_clerk, request=outcome.request, release=False)
+    assert decided.request.status == LinkageStatus.DECLINED
+    assert decided.request.payload is None
+    assert [leaf["nondisclosure"] for leaf in ledger_leaves()] == [True, True]
+
+
+def test_internal_transfer_is_its_own_event_and_skips_the_gate(world):
+    outcome = internal_transfer_send(
+        staff=world.clerk,
+        request_id=uuid.uuid4(),
+        affair=world.school,
+        from_affair=world.affair,
+        item=world.resident_item,
+        addressee_number="000000000012345",
+        now=NOW,
+    )
+    assert outcome.request.status == LinkageStatus.PROVIDED
+    [leaf] = ledger_leaves()
+    assert leaf["type"] == "internal.transfer"
+    assert leaf["from_affair"] == world.affair.code
+
+
+def test_board_of_education_of_the_same_city_is_network_linkage(world):
+    """首長部局 -> 教育委員会 of one organisation goes through the network like any other."""
+    outcome = send(world, affair=world.affair, item=world.resident_item, provider=world.board)
+    assert outcome.request.kind == "network"
+    assert ledger_leaves()[0]["type"] == "linkage.request"
+
+
+def test_rule_validity_follows_the_date(world):
+    """The pension-to-tax row ended in 2019: refused today, passed (no data held) in 2018."""
+    assert send(world, item=world.tax).request.reason == "rule_not_valid_on_date"
+    with time_machine.travel(dt.datetime(2018, 6, 1, tzinfo=dt.UTC), tick=False):
+        outcome = send(world, item=world.tax, now=None)
+    assert outcome.request.status == LinkageStatus.NOT_FOUND
+    assert outcome.request.requested_at.year == 2018
+
+
+def test_fail_closed_when_the_ledger_append_fails(world, monkeypatch):
+    def broken(**kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(network, "ledger_append", broken)
+    with pytest.raises(DatabaseError):
+        send(world)
+    assert LinkageRequest.objects.count() == 0
+    assert LedgerIntake.objects.count() == 0
