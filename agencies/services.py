@@ -14,10 +14,14 @@ from django.utils import timezone
 
 from agencies.codes import normalize_my_number
 from agencies.models import (
+    Affair,
     AgencySystem,
+    Case,
+    CaseMember,
     Institution,
     InstitutionToken,
     Person,
+    StaffMember,
 )
 from agencies.mynumber_crypto import (
     blind_index,
@@ -144,6 +148,58 @@ def persons_bulk_create(persons: Iterable[Person], *, batch_size: int = 2000) ->
     Person.objects.bulk_create(list(persons), batch_size=batch_size)
 
 
-def today() -> dt.date:
-    """Today's date in the project's time zone (Asia/Tokyo)."""
-    return timezone.localdate()
+class CaseError(Exception):
+    """A case cannot be opened or closed as asked (the message says why, in both languages)."""
+
+
+@transaction.atomic
+def case_open(
+    *,
+    staff: StaffMember,
+    affair: Affair,
+    reference: str,
+    applicant: Person,
+    members: list[tuple[Person, str]],
+    now: dt.datetime | None = None,
+) -> Case:
+    """Open a case (案件) in the staff member's department with its household members.
+
+    The applicant is always a member (role 本人). The staff member must be assigned to the
+    affair: a case is the legitimate reason behind later queries, so it may not be invented
+    for an affair one does not handle.
+    """
+    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
+        raise CaseError(
+            "担当外の事務の案件は受け付けられません。 "
+            "(The staff member is not assigned to this affair.)"
+        )
+    if Case.objects.filter(department=staff.department, reference=reference).exists():
+        raise CaseError("この受付番号は既に使われています。 (This reference is already used.)")
+    case = Case.objects.create(
+        affair=affair,
+        department=staff.department,
+        reference=reference,
+        applicant=applicant,
+        opened_by=staff,
+        opened_at=now or timezone.now(),
+    )
+    roles = {applicant.pk: "本人"}
+    for person, role in members:
+        roles.setdefault(person.pk, role or "世帯員")
+    CaseMember.objects.bulk_create(
+        CaseMember(case=case, person_id=pk, role=role) for pk, role in roles.items()
+    )
+    return case
+
+
+@transaction.atomic
+def case_close(*, staff: StaffMember, case: Case, now: dt.datetime | None = None) -> Case:
+    """Close a case of the staff member's own department (once)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.department_id != staff.department_id:
+        raise CaseError("他の課の案件は完結できません。 (The case belongs to another department.)")
+    if case.closed_at is not None:
+        raise CaseError("この案件は完結済みです。 (The case is already closed.)")
+    case.closed_at = now or timezone.now()
+    case.save(update_fields=["closed_at"])
+    return case

@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/log/", include("audit.urls")),
+    path("api/agency/", include("agencies.urls")),
     path("", include("portal.urls")),
 ]

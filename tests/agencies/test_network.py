@@ -3,29 +3,19 @@
 import datetime as dt
 import json
 import uuid
-from types import SimpleNamespace
 
 import pytest
 import time_machine
 from django.db import DatabaseError
 from factories import (
     AffairFactory,
-    DepartmentFactory,
-    InstitutionFactory,
-    ItemFactory,
-    OrganizationFactory,
-    PersonFactory,
-    StaffFactory,
-    issue_token,
     my_number_for,
 )
 
 from agencies import network
 from agencies.models import (
-    AddresseeNumber,
     Consent,
     InstitutionKind,
-    LegalBasis,
     LinkageRequest,
     LinkageRule,
     LinkageStatus,
@@ -41,78 +31,6 @@ from agencies.network import (
 from audit.models import LedgerIntake
 
 NOW = dt.datetime(2026, 6, 10, 1, 30, tzinfo=dt.UTC)  # a Wednesday, 10:30 in Tokyo
-
-
-@pytest.fixture
-def world(db):
-    """A city (mayor's office and board of education) asking the pension service and itself."""
-    network.clear_rules_cache()
-    city = OrganizationFactory(code="011002", name="札幌市")
-    mayor = InstitutionFactory(
-        organization=city, kind=InstitutionKind.MUNICIPALITY_HEAD, code="0110020000000001"
-    )
-    board = InstitutionFactory(
-        organization=city, kind=InstitutionKind.BOARD_OF_EDUCATION, code="0110020000000002"
-    )
-    pension = InstitutionFactory(
-        organization=OrganizationFactory(code="990015", kind="national"),
-        kind=InstitutionKind.PENSION_SERVICE,
-        code="9900150000000001",
-    )
-    affair = AffairFactory(code="JT01010000000214", name="児童手当の認定")
-    school = AffairFactory(code="JT02020000000001", name="就学援助")
-    unnotified = AffairFactory(
-        code="JT09090000000009", basis=LegalBasis.INDEPENDENT, owner_organization=city
-    )
-    tax = ItemFactory(code="TM00000000000003", name="地方税関係情報")
-    tax.consent_affairs.add(school)
-    pension_item = ItemFactory(code="TM00000000000002", name="年金給付関係情報")
-    resident_item = ItemFactory(code="TM00000000000004", name="住民票関係情報")
-    day0 = dt.date(2017, 11, 13)
-    for affair_, provider_kind, item in [
-        (affair, InstitutionKind.PENSION_SERVICE, pension_item),
-        (affair, InstitutionKind.BOARD_OF_EDUCATION, resident_item),
-        (school, InstitutionKind.MUNICIPALITY_HEAD, tax),
-        (unnotified, InstitutionKind.PENSION_SERVICE, pension_item),
-    ]:
-        LinkageRule.objects.create(
-            requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
-            affair=affair_,
-            provider_kind=provider_kind,
-            item=item,
-            valid_from=day0,
-        )
-    LinkageRule.objects.create(
-        requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
-        affair=affair,
-        provider_kind=InstitutionKind.PENSION_SERVICE,
-        item=tax,
-        valid_from=day0,
-        valid_to=dt.date(2019, 9, 30),
-    )
-    person = PersonFactory(my_number=my_number_for(1))
-    AddresseeNumber.objects.create(organization=city, person=person, number="000000000012345")
-    for institution in (mayor, board, pension):
-        issue_token(institution, person)
-    ProvisionCopy.objects.create(
-        institution=pension,
-        item=pension_item,
-        token=person.tokens.get(institution=pension),
-        payload={"年金種別": "老齢基礎年金", "年額": 780000},
-    )
-    ProvisionCopy.objects.create(
-        institution=board,
-        item=resident_item,
-        token=person.tokens.get(institution=board),
-        payload={"世帯員数": 3},
-        manual_answer=True,
-    )
-    clerk = StaffFactory(
-        department=DepartmentFactory(institution=mayor), affairs=[affair, school, unnotified]
-    )
-    pension_clerk = StaffFactory(department=DepartmentFactory(institution=pension))
-    board_clerk = StaffFactory(department=DepartmentFactory(institution=board))
-    return SimpleNamespace(**locals())
 
 
 def send(w, **overrides):

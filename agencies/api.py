@@ -1,0 +1,345 @@
+"""The agency API: an institution's business system (業務システム) opens cases, sends 情報照会,
+reads results and answers held requests. Views are thin: they authenticate the system, check
+input with nested serializers and call the network services.
+
+Every system acts only as its own institution: staff, cases, departments and requests are
+looked up inside that institution, so another institution's ids are simply not found (404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agencies import network
+from agencies.models import (
+    AddresseeNumber,
+    Affair,
+    AgencySystem,
+    Case,
+    InformationItem,
+    Institution,
+    LinkageRequest,
+    LinkageStatus,
+    Person,
+    StaffMember,
+)
+from agencies.services import CaseError, case_close, case_open
+from agencies.tokens import api_key_hash
+
+
+class AgencySystemPrincipal:
+    """The authenticated caller: an agency system, standing in for a user."""
+
+    is_authenticated = True
+    is_active = True
+
+    def __init__(self, system: AgencySystem) -> None:
+        self.system = system
+        self.institution = system.institution
+
+
+class AgencyKeyAuthentication(BaseAuthentication):
+    """`Authorization: Bearer yk_...`: the key's SHA-256 must match an active system."""
+
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[AgencySystemPrincipal, AgencySystem] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("Authorization must be 'Bearer <key>'.")
+        key = parts[1].decode("ascii", errors="replace")
+        system = (
+            AgencySystem.objects.select_related("institution")
+            .filter(key_hash=api_key_hash(key), is_active=True)
+            .first()
+        )
+        if system is None:
+            raise AuthenticationFailed("Unknown or inactive API key.")
+        AgencySystem.objects.filter(pk=system.pk).update(last_used_at=timezone.now())
+        return AgencySystemPrincipal(system), system
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Bearer"
+
+
+class AgencyKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "agencies.api.AgencyKeyAuthentication"
+    name = "agencyKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "Agency system API key"}
+
+
+class IsAgencySystem(BasePermission):
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return isinstance(request.user, AgencySystemPrincipal)
+
+
+class AgencyView(APIView):
+    authentication_classes = [AgencyKeyAuthentication]
+    permission_classes = [IsAgencySystem]
+
+    def institution(self, request: Request) -> Institution:
+        return request.user.institution  # type: ignore[union-attr]
+
+    def staff(self, request: Request, username: str) -> StaffMember:
+        """The named staff member, only within the caller's institution."""
+        staff = (
+            StaffMember.objects.select_related("institution", "department")
+            .filter(
+                user__username=username, institution=self.institution(request), user__is_active=True
+            )
+            .first()
+        )
+        if staff is None:
+            raise ValidationError({"staff": "no such staff member in this institution"})
+        return staff
+
+    def person(self, request: Request, addressee_number: str, field: str) -> Person:
+        found = (
+            AddresseeNumber.objects.filter(
+                organization_id=self.institution(request).organization_id, number=addressee_number
+            )
+            .select_related("person")
+            .first()
+        )
+        if found is None:
+            raise ValidationError({field: "no person with this addressee number"})
+        return found.person
+
+
+def _code_field(model: Any, *, prefix: str) -> serializers.SlugRelatedField[Any]:
+    return serializers.SlugRelatedField(
+        slug_field="code", queryset=model.objects.all(), help_text=f"{prefix} code"
+    )
+
+
+class MessageSerializer(serializers.Serializer[dict[str, str]]):
+    code = serializers.CharField()
+    ja = serializers.CharField()
+    en = serializers.CharField()
+
+
+class OutcomeSerializer(serializers.Serializer[LinkageRequest]):
+    request_id = serializers.UUIDField()
+    kind = serializers.CharField()
+    status = serializers.ChoiceField(choices=LinkageStatus.choices)
+    requester = serializers.CharField(source="requester.code")
+    provider = serializers.CharField(source="provider.code")
+    affair = serializers.CharField(source="affair.code")
+    item = serializers.CharField(source="item.code")
+    case = serializers.CharField(source="case.reference", allow_null=True, default=None)
+    nondisclosure = serializers.BooleanField()
+    requested_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    message = serializers.SerializerMethodField()
+    payload = serializers.SerializerMethodField()
+
+    def get_message(self, obj: LinkageRequest) -> dict[str, str] | None:
+        return network.LinkageOutcome(obj).message
+
+    def get_payload(self, obj: LinkageRequest) -> dict[str, Any] | None:
+        # The answer goes to the requester only, never to the provider's listing.
+        viewer = self.context.get("institution")
+        return obj.payload if viewer is not None and obj.requester_id == viewer.pk else None
+
+
+def _outcome(request: LinkageRequest, institution: Institution) -> dict[str, Any]:
+    return OutcomeSerializer(request, context={"institution": institution}).data
+
+
+class SendRequestView(AgencyView):
+    class SendRequestInput(serializers.Serializer[dict[str, Any]]):
+        request_id = serializers.UUIDField()
+        staff = serializers.CharField(max_length=150, help_text="the operator's username")
+        affair = _code_field(Affair, prefix="JT affair")
+        item = _code_field(InformationItem, prefix="TM item")
+        provider = _code_field(Institution, prefix="16-digit provider institution")
+        case = serializers.CharField(required=False, allow_blank=True, max_length=40)
+        addressee_number = serializers.RegexField(r"^[0-9]{1,15}$", required=False)
+        my_number = serializers.CharField(required=False, write_only=True, max_length=40)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if bool(attrs.get("addressee_number")) == bool(attrs.get("my_number")):
+                raise serializers.ValidationError(
+                    "give exactly one of addressee_number and my_number"
+                )
+            return attrs
+
+    @extend_schema(
+        request=SendRequestInput,
+        responses={200: OutcomeSerializer, 201: OutcomeSerializer},
+        tags=["agency"],
+        summary="Send a 情報照会",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.SendRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        institution = self.institution(request)
+        staff = self.staff(request, v["staff"])
+        case = None
+        if v.get("case"):
+            case = Case.objects.filter(
+                department__institution=institution, reference=v["case"]
+            ).first()
+            if case is None:
+                raise ValidationError({"case": "no such case in this institution"})
+        try:
+            outcome = network.linkage_request_send(
+                staff=staff,
+                request_id=v["request_id"],
+                affair=v["affair"],
+                item=v["item"],
+                provider=v["provider"],
+                case=case,
+                addressee_number=v.get("addressee_number"),
+                my_number=v.get("my_number"),
+            )
+        except network.DuplicateRequestError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except DjangoValidationError as exc:
+            # A malformed My Number is a client error; its message never repeats the number.
+            raise ValidationError({"my_number": exc.messages}) from None
+        code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
+        return Response(_outcome(outcome.request, institution), status=code)
+
+
+class RequestDetailView(AgencyView):
+    @extend_schema(
+        responses={200: OutcomeSerializer}, tags=["agency"], summary="Read a request's outcome"
+    )
+    def get(self, request: Request, request_id: str) -> Response:
+        institution = self.institution(request)
+        found = (
+            LinkageRequest.objects.select_related("requester", "provider", "affair", "item", "case")
+            .filter(request_id=request_id)
+            .first()
+        )
+        if found is None or institution.pk not in (found.requester_id, found.provider_id):
+            raise NotFound("no such request for this institution")
+        return Response(_outcome(found, institution))
+
+
+class HeldListView(AgencyView):
+    @extend_schema(
+        responses={200: OutcomeSerializer(many=True)},
+        tags=["agency"],
+        summary="Requests held for this institution's manual answer",
+    )
+    def get(self, request: Request) -> Response:
+        institution = self.institution(request)
+        held = (
+            LinkageRequest.objects.select_related("requester", "provider", "affair", "item", "case")
+            .filter(provider=institution, status=LinkageStatus.HELD)
+            .order_by("requested_at")[:500]
+        )
+        return Response([_outcome(r, institution) for r in held])
+
+
+class DecideInput(serializers.Serializer[dict[str, Any]]):
+    staff = serializers.CharField(max_length=150)
+
+
+class HeldDecisionView(AgencyView):
+    release: bool = True
+
+    @extend_schema(request=DecideInput, responses={200: OutcomeSerializer}, tags=["agency"])
+    def post(self, request: Request, request_id: str) -> Response:
+        data = DecideInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        institution = self.institution(request)
+        staff = self.staff(request, data.validated_data["staff"])
+        held = LinkageRequest.objects.filter(request_id=request_id, provider=institution).first()
+        if held is None:
+            raise NotFound("no such held request for this institution")
+        try:
+            outcome = network.held_request_decide(staff=staff, request=held, release=self.release)
+        except network.NotAllowed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(_outcome(outcome.request, institution))
+
+
+class MemberInput(serializers.Serializer[dict[str, str]]):
+    addressee_number = serializers.RegexField(r"^[0-9]{1,15}$")
+    role = serializers.CharField(max_length=20, default="世帯員")
+
+
+class CaseOutput(serializers.Serializer[Case]):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    affair = serializers.CharField(source="affair.code")
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class CaseOpenView(AgencyView):
+    class CaseOpenInput(serializers.Serializer[dict[str, Any]]):
+        staff = serializers.CharField(max_length=150)
+        affair = _code_field(Affair, prefix="JT affair")
+        reference = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
+        applicant_addressee_number = serializers.RegexField(r"^[0-9]{1,15}$")
+        members = MemberInput(many=True, required=False)
+
+    @extend_schema(
+        request=CaseOpenInput,
+        responses={201: CaseOutput},
+        tags=["agency"],
+        summary="Open a case with its household members",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.CaseOpenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        staff = self.staff(request, v["staff"])
+        applicant = self.person(
+            request, v["applicant_addressee_number"], "applicant_addressee_number"
+        )
+        members = [
+            (self.person(request, m["addressee_number"], "members"), m["role"])
+            for m in v.get("members", [])
+        ]
+        try:
+            case = case_open(
+                staff=staff,
+                affair=v["affair"],
+                reference=v["reference"],
+                applicant=applicant,
+                members=members,
+            )
+        except CaseError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        return Response(CaseOutput(case).data, status=status.HTTP_201_CREATED)
+
+
+class CaseCloseView(AgencyView):
+    @extend_schema(
+        request=DecideInput, responses={200: CaseOutput}, tags=["agency"], summary="Close a case"
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        data = DecideInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        staff = self.staff(request, data.validated_data["staff"])
+        case = get_object_or_404(
+            Case, pk=case_id, department__institution=self.institution(request)
+        )
+        try:
+            case = case_close(staff=staff, case=case)
+        except CaseError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(CaseOutput(case).data)

@@ -1,0 +1,164 @@
+"""The agency API: each system authenticates with its own key and acts only for its institution."""
+
+import uuid
+
+import pytest
+from factories import AffairFactory, my_number_for
+from rest_framework.test import APIClient
+
+from agencies.models import Case, LinkageRequest
+from agencies.services import agency_system_create
+
+
+@pytest.fixture
+def api(world):
+    """One API client per institution, each with its own system key."""
+    clients = {}
+    for name in ("mayor", "board", "pension"):
+        _, key = agency_system_create(institution=getattr(world, name), name=f"{name} system")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        clients[name] = client
+    world.clerk.user.username = "mayor.clerk"
+    world.clerk.user.save()
+    world.board_clerk.user.username = "board.clerk"
+    world.board_clerk.user.save()
+    world.pension_clerk.user.username = "pension.clerk"
+    world.pension_clerk.user.save()
+    return clients
+
+
+def body(**overrides):
+    data = {
+        "request_id": str(uuid.uuid4()),
+        "staff": "mayor.clerk",
+        "affair": "JT01010000000214",
+        "item": "TM00000000000002",
+        "provider": "9900150000000001",
+        "addressee_number": "000000000012345",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_requests_need_a_valid_key(world, api):
+    anonymous = APIClient()
+    assert anonymous.post("/api/agency/requests", body(), format="json").status_code in (401, 403)
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION="Bearer yk_not-a-real-key")
+    assert forged.post("/api/agency/requests", body(), format="json").status_code == 401
+    assert LinkageRequest.objects.count() == 0
+
+
+def test_send_read_and_replay(world, api):
+    data = body()
+    response = api["mayor"].post("/api/agency/requests", data, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "provided"
+    assert response.json()["payload"] == {"年金種別": "老齢基礎年金", "年額": 780000}
+    again = api["mayor"].post("/api/agency/requests", data, format="json")
+    assert again.status_code == 200
+    conflict = api["mayor"].post(
+        "/api/agency/requests", {**data, "item": "TM00000000000004"}, format="json"
+    )
+    assert conflict.status_code == 409
+    # The requester reads its answer; the provider sees the request but not the answer.
+    mine = api["mayor"].get(f"/api/agency/requests/{data['request_id']}").json()
+    assert mine["payload"] is not None
+    theirs = api["pension"].get(f"/api/agency/requests/{data['request_id']}").json()
+    assert theirs["payload"] is None
+    assert api["board"].get(f"/api/agency/requests/{data['request_id']}").status_code == 404
+
+
+def test_refusal_carries_the_networks_message(world, api):
+    response = api["mayor"].post(
+        "/api/agency/requests", body(item="TM00000000000004"), format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["status"] == "refused"
+    assert response.json()["message"]["code"] == "not_in_permitted_table"
+    assert "TM00000000000004" in response.json()["message"]["ja"]
+
+
+def test_a_system_cannot_act_with_another_institutions_staff(world, api):
+    response = api["pension"].post("/api/agency/requests", body(), format="json")
+    assert response.status_code == 400
+    assert "staff" in response.json()
+    assert LinkageRequest.objects.count() == 0
+
+
+def test_bad_my_number_is_a_400_that_does_not_echo_it(world, api):
+    wrong = my_number_for(1)[:-1] + str((int(my_number_for(1)[-1]) + 1) % 10)
+    data = body(addressee_number=None, my_number=wrong)
+    del data["addressee_number"]
+    response = api["mayor"].post("/api/agency/requests", data, format="json")
+    assert response.status_code == 400
+    assert wrong not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "payload", [{}, {"request_id": "not-a-uuid"}, body(addressee_number="x"), body(provider="123")]
+)
+def test_malformed_input_is_400(world, api, payload):
+    assert api["mayor"].post("/api/agency/requests", payload, format="json").status_code == 400
+
+
+def test_held_requests_are_listed_and_answered_by_the_provider_only(world, api):
+    data = body(item="TM00000000000004", provider="0110020000000002")
+    assert api["mayor"].post("/api/agency/requests", data, format="json").json()["status"] == "held"
+    held = api["board"].get("/api/agency/held").json()
+    assert [h["request_id"] for h in held] == [data["request_id"]]
+    assert api["mayor"].get("/api/agency/held").json() == []
+    url = f"/api/agency/held/{data['request_id']}/release"
+    assert api["pension"].post(url, {"staff": "pension.clerk"}, format="json").status_code == 404
+    released = api["board"].post(url, {"staff": "board.clerk"}, format="json")
+    assert released.status_code == 200
+    assert released.json()["status"] == "released"
+    assert released.json()["payload"] is None  # the provider does not receive the answer back
+    assert api["mayor"].get(f"/api/agency/requests/{data['request_id']}").json()["payload"] == {
+        "世帯員数": 3
+    }
+    again = api["board"].post(url, {"staff": "board.clerk"}, format="json")
+    assert again.status_code == 409
+
+
+def test_cases_open_and_close_within_the_institution(world, api):
+    opened = api["mayor"].post(
+        "/api/agency/cases",
+        {
+            "staff": "mayor.clerk",
+            "affair": "JT01010000000214",
+            "reference": "R8-0001",
+            "applicant_addressee_number": "000000000012345",
+            "members": [{"addressee_number": "000000000012345", "role": "本人"}],
+        },
+        format="json",
+    )
+    assert opened.status_code == 201, opened.content
+    case_id = opened.json()["id"]
+    assert Case.objects.get(pk=case_id).members.count() == 1
+    response = api["mayor"].post("/api/agency/requests", body(case="R8-0001"), format="json")
+    assert response.json()["case"] == "R8-0001"
+    close_url = f"/api/agency/cases/{case_id}/close"
+    assert (
+        api["pension"].post(close_url, {"staff": "pension.clerk"}, format="json").status_code == 404
+    )
+    assert api["mayor"].post(close_url, {"staff": "mayor.clerk"}, format="json").status_code == 200
+    assert api["mayor"].post(close_url, {"staff": "mayor.clerk"}, format="json").status_code == 409
+
+
+def test_case_for_an_unassigned_affair_is_refused(world, api):
+    unassigned = AffairFactory(code="JT07070000000007")
+    response = api["mayor"].post(
+        "/api/agency/cases",
+        {
+            "staff": "mayor.clerk",
+            "affair": unassigned.code,
+            "reference": "R8-0002",
+            "applicant_addressee_number": "000000000012345",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "not assigned" in response.content.decode()
+    assert not Case.objects.filter(reference="R8-0002").exists()
