@@ -8,6 +8,7 @@ looked up inside that institution, so another institution's ids are simply not f
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -70,7 +71,10 @@ class AgencyKeyAuthentication(BaseAuthentication):
         )
         if system is None:
             raise AuthenticationFailed("Unknown or inactive API key.")
-        AgencySystem.objects.filter(pk=system.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # At most one write a minute per system: this runs on every API request.
+        if system.last_used_at is None or now - system.last_used_at > dt.timedelta(minutes=1):
+            AgencySystem.objects.filter(pk=system.pk).update(last_used_at=now)
         return AgencySystemPrincipal(system), system
 
     def authenticate_header(self, request: Request) -> str:
