@@ -177,6 +177,9 @@ class SendRequestView(AgencyView):
         case = serializers.CharField(required=False, allow_blank=True, max_length=40)
         addressee_number = serializers.RegexField(r"^[0-9]{1,15}$", required=False)
         my_number = serializers.CharField(required=False, write_only=True, max_length=40)
+        terminal = serializers.RegexField(
+            r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$", required=False, help_text="the operator's terminal"
+        )
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if bool(attrs.get("addressee_number")) == bool(attrs.get("my_number")):
@@ -214,6 +217,7 @@ class SendRequestView(AgencyView):
                 case=case,
                 addressee_number=v.get("addressee_number"),
                 my_number=v.get("my_number"),
+                terminal=v.get("terminal", ""),
             )
         except network.DuplicateRequestError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)

@@ -752,6 +752,7 @@ class LinkageRequest(models.Model):
         related_name="+",
         verbose_name="本人 (Subject)",
     )
+    terminal = models.CharField("端末 (Terminal)", max_length=32, blank=True)
     status = models.CharField("結果 (Outcome)", max_length=12, choices=LinkageStatus.choices)
     reason = models.CharField("理由コード (Reason)", max_length=48, blank=True)
     nondisclosure = models.BooleanField("不開示 (Not disclosed)", default=False)

@@ -298,6 +298,8 @@ def _ledger_fields(request: LinkageRequest) -> dict[str, object]:
         fields["case"] = request.case.reference
     if request.reason:
         fields["reason"] = request.reason
+    if request.terminal:
+        fields["terminal"] = request.terminal
     return fields
 
 
@@ -331,6 +333,7 @@ def linkage_request_send(
     case: Case | None = None,
     addressee_number: str | None = None,
     my_number: str | None = None,
+    terminal: str = "",
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
     """Send one 情報照会 through the network and return its outcome.
@@ -383,6 +386,7 @@ def linkage_request_send(
         item=item,
         case=case,
         subject=subject,
+        terminal=terminal,
         requested_at=moment,
     )
     if reason:

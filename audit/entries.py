@@ -45,6 +45,7 @@ FIELD_PATTERNS: dict[str, re.Pattern[str]] = {
         "reason": r"[a-z_]{2,48}",
         "system": r"SY[0-9A-Za-z_-]{8,12}",
         "anchor": r"[A-Za-z0-9+/=]{44}",
+        "terminal": r"[A-Za-z0-9][A-Za-z0-9-]{0,31}",
     }.items()
 }
 BOOLEAN_FIELDS = frozenset({"nondisclosure"})
