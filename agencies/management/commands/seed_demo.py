@@ -10,9 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from agencies import demo
 from agencies.models import Organization
+from agencies.traffic import traffic_generate
+from audit.ledger import ledger_integrate
 
 
 class Command(BaseCommand):
@@ -47,14 +50,55 @@ class Command(BaseCommand):
             help="where to write the agency API keys (default VAR_DIR/demo_api_keys.txt)",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-        # Hook: a later `--traffic DAYS` option replays linkage requests over the loaded world,
-        # starting from DemoWorld.open_case_ids and DemoWorld.staff_ids (see _after_load).
+        parser.add_argument(
+            "--traffic",
+            type=int,
+            default=0,
+            metavar="DAYS",
+            help="then send DAYS days of linkage traffic (ending today) through the network "
+            "service, with injected misuse listed in --labels",
+        )
+        parser.add_argument(
+            "--labels",
+            type=Path,
+            default=None,
+            help="where to write the injected misuse labels (default VAR_DIR/labels.jsonl)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             demo.validate_arguments(seed=options["seed"], residents=options["residents"])
         except demo.DemoArgumentError as exc:
             raise CommandError(str(exc)) from None
+        if not 0 <= options["traffic"] <= 366:
+            raise CommandError("--traffic takes a number of days from 1 to 366")
+        self._load(options)  # returns without change when the world is already there
+        if options["traffic"]:
+            self._traffic(options)
+
+    def _traffic(self, options: dict[str, Any]) -> None:
+        labels: Path = options["labels"] or Path(settings.VAR_DIR) / "labels.jsonl"
+        started = time.monotonic()
+        report = traffic_generate(
+            days=options["traffic"],
+            seed=options["seed"],
+            end=timezone.localdate(),
+            labels_path=labels,
+        )
+        integrated = 0
+        while result := ledger_integrate(max_batch=20_000):  # make the traffic tamper-evident now
+            if not result.integrated:
+                break
+            integrated += result.integrated
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
+        self.stdout.write(
+            f"traffic: {report.requests} requests over {options['traffic']} days in "
+            f"{time.monotonic() - started:.1f} s ({outcomes}); {len(report.labels)} injected "
+            f"misuse requests of {len(report.injected)} kinds labelled in {labels}; "
+            f"{integrated} ledger entries integrated and signed"
+        )
+
+    def _load(self, options: dict[str, Any]) -> None:
         if options["if_empty"] and Organization.objects.exists():
             self.stdout.write("database already holds organisations; demo world not loaded")
             return
@@ -70,11 +114,7 @@ class Command(BaseCommand):
             return
         keys_path: Path = options["api_keys_file"] or Path(settings.VAR_DIR) / "demo_api_keys.txt"
         demo.write_api_keys(keys_path, world.api_keys)
-        self._after_load(world, options)
         self._report(world, keys_path, time.monotonic() - started)
-
-    def _after_load(self, world: demo.DemoWorld, options: dict[str, Any]) -> None:
-        """Extension point for steps that build on a fresh world (e.g. --traffic DAYS)."""
 
     def _report(self, world: demo.DemoWorld, keys_path: Path, seconds: float) -> None:
         out = self.stdout

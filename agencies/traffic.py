@@ -1,0 +1,621 @@
+"""Demo linkage traffic (`seed_demo --traffic DAYS`): realistic requests through the network
+service, with known kinds of misuse mixed in and written to a labels file for measuring
+detection later.
+
+Ordinary traffic: clerks work office hours on working days (Japanese holidays off, from
+jpholiday), mostly under open cases of their own department, asking for items the permitted
+table allows for the case's affair; June doubles the 児童手当 workload (現況届). Every request,
+ordinary or not, goes through agencies.network.linkage_request_send and so into the ledger.
+The generator is deterministic for a seed and a fixed end date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jpholiday
+
+from agencies.models import (
+    AddresseeNumber,
+    Case,
+    CaseMember,
+    Institution,
+    InstitutionKind,
+    LinkageRule,
+    Person,
+    StaffMember,
+    StaffRole,
+)
+from agencies.network import linkage_request_send
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+MISUSE_KINDS = (
+    "out_of_table",
+    "tax_without_consent",
+    "dv_protected",
+    "unassigned_affair",
+    "closed_case",
+    "no_case",
+    "household_swap",
+    "self_lookup",
+    "same_surname_address",
+    "coworker",
+    "celebrity",
+    "volume_spike",
+    "off_hours",
+    "repeat_subject",
+    "multi_terminal",
+)
+
+
+@dataclass
+class TrafficReport:
+    """What a traffic run sent: counts by outcome and by injected kind, and the labels."""
+
+    requests: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    injected: Counter[str] = field(default_factory=Counter)
+    labels: list[dict[str, str]] = field(default_factory=list)
+
+
+def is_working_day(day: dt.date) -> bool:
+    """Monday to Friday and not a national holiday (jpholiday)."""
+    return day.weekday() < 5 and not jpholiday.is_holiday(day)
+
+
+@dataclass
+class _Clerk:
+    staff: StaffMember
+    affair_ids: set[int]
+    terminal: str
+
+
+class _World:
+    """What the generator needs, loaded once: clerks, cases, rules, addressee numbers."""
+
+    def __init__(self) -> None:
+        self.clerks = [
+            _Clerk(s, {a.pk for a in s.assigned_affairs.all()}, f"T{s.department.code}-{s.pk}")
+            for s in StaffMember.objects.filter(role=StaffRole.CLERK)
+            .select_related("institution__organization", "department", "person", "user")
+            .prefetch_related("assigned_affairs")
+            .order_by("pk")
+            if s.assigned_affairs.exists()
+        ]
+        self.addressee: dict[tuple[int, int], str] = {
+            (org, person): number
+            for org, person, number in AddresseeNumber.objects.values_list(
+                "organization_id", "person_id", "number"
+            )
+        }
+        self.rules: dict[int, list[LinkageRule]] = defaultdict(list)
+        for rule in LinkageRule.objects.select_related("item", "affair"):
+            self.rules[rule.affair_id].append(rule)
+        self.institutions = list(Institution.objects.select_related("organization"))
+        self.cases: dict[int, list[Case]] = defaultdict(list)
+        for case in Case.objects.select_related("affair").order_by("pk"):
+            self.cases[case.department_id].append(case)
+        self.members: dict[int, list[int]] = defaultdict(list)
+        for case_id, person_id in CaseMember.objects.values_list("case_id", "person_id"):
+            self.members[case_id].append(person_id)
+        self.persons = {
+            p.pk: p
+            for p in Person.objects.filter(pk__in={p for ps in self.members.values() for p in ps})
+        }
+
+    def provider_for(
+        self, requester: Institution, kind: str, rng: random.Random
+    ) -> Institution | None:
+        """An institution of the rule's kind: in the requester's organisation if it has one,
+        else one in the same prefecture, else any."""
+        same_org = [
+            i
+            for i in self.institutions
+            if i.kind == kind and i.organization_id == requester.organization_id
+        ]
+        if same_org and kind != InstitutionKind.PREFECTURE_HEAD:
+            return same_org[0]
+        pref = requester.organization.prefecture_name
+        same_pref = [
+            i
+            for i in self.institutions
+            if i.kind == kind and pref and i.organization.prefecture_name == pref
+        ]
+        pool = same_org or same_pref or [i for i in self.institutions if i.kind == kind]
+        return rng.choice(pool) if pool else None
+
+    def permitted(self, clerk: _Clerk, affair_id: int) -> list[LinkageRule]:
+        kind = clerk.staff.institution.kind
+        return [
+            r
+            for r in self.rules.get(affair_id, [])
+            if (
+                r.requester_institution_id == clerk.staff.institution_id or r.requester_kind == kind
+            )
+        ]
+
+
+def _office_time(day: dt.date, rng: random.Random) -> dt.datetime:
+    minutes = rng.randint(8 * 60 + 30, 17 * 60 + 15)
+    return dt.datetime.combine(day, dt.time(minutes // 60, minutes % 60, rng.randint(0, 59)), TOKYO)
+
+
+class _Sender:
+    def __init__(self, world: _World, rng: random.Random, report: TrafficReport) -> None:
+        self.world, self.rng, self.report = world, rng, report
+
+    def send(
+        self,
+        clerk: _Clerk,
+        *,
+        affair_id: int,
+        person_id: int,
+        when: dt.datetime,
+        case: Case | None,
+        rule: LinkageRule | None = None,
+        kind: str = "",
+        terminal: str | None = None,
+        item_override: bool = False,
+    ) -> bool:
+        """Send one request; returns False when it could not be addressed (no 宛名番号)."""
+        staff = clerk.staff
+        number = self.world.addressee.get((staff.institution.organization_id, person_id))
+        rules = self.world.permitted(clerk, affair_id)
+        rule = rule or (self.rng.choice(rules) if rules else None)
+        if number is None or rule is None:
+            return False
+        provider = rule.provider_institution or self.world.provider_for(
+            staff.institution, rule.provider_kind, self.rng
+        )
+        if provider is None:
+            return False
+        item = rule.item
+        if item_override:
+            allowed = {r.item_id for r in rules}
+            others = [
+                r.item for rs in self.world.rules.values() for r in rs if r.item_id not in allowed
+            ]
+            if not others:
+                return False
+            item = self.rng.choice(others)
+        request_id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        outcome = linkage_request_send(
+            staff=staff,
+            request_id=request_id,
+            affair=rule.affair,
+            item=item,
+            provider=provider,
+            case=case,
+            addressee_number=number,
+            terminal=terminal or clerk.terminal,
+            now=when.astimezone(dt.UTC),
+        )
+        self.report.requests += 1
+        self.report.outcomes[outcome.request.status] += 1
+        if kind:
+            self.report.injected[kind] += 1
+            self.report.labels.append({"request_id": str(request_id), "kind": kind})
+        return True
+
+
+def _open_cases(world: _World, clerk: _Clerk, when: dt.datetime) -> list[Case]:
+    return [
+        c
+        for c in world.cases.get(clerk.staff.department_id, [])
+        if c.affair_id in clerk.affair_ids and c.is_open_at(when)
+    ]
+
+
+def _ordinary(world: _World, sender: _Sender, clerk: _Clerk, day: dt.date, count: int) -> None:
+    for _ in range(count):
+        when = _office_time(day, sender.rng)
+        cases = _open_cases(world, clerk, when)
+        if not cases:
+            return
+        case = sender.rng.choice(cases)
+        members = world.members.get(case.pk) or [case.applicant_id]
+        sender.send(
+            clerk,
+            affair_id=case.affair_id,
+            person_id=sender.rng.choice(members),
+            when=when,
+            case=case,
+        )
+
+
+def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) -> None:
+    rng = sender.rng
+    working = [d for d in days if is_working_day(d)] or days
+    off = [d for d in days if not is_working_day(d)] or days
+
+    def clerks_with(pred: Callable[[_Clerk], bool]) -> list[_Clerk]:
+        return [c for c in world.clerks if pred(c)]
+
+    def a_case(clerk: _Clerk, when: dt.datetime) -> Case | None:
+        cases = _open_cases(world, clerk, when)
+        return rng.choice(cases) if cases else None
+
+    def attempts() -> Iterator[int]:
+        yield from range(per_kind * 20)  # give up quietly when the world lacks a shape
+
+    def inject(kind: str, make: Callable[[], bool]) -> None:
+        done = 0
+        for _ in attempts():
+            if done >= per_kind:
+                return
+            if make():
+                done += 1
+
+    def ordinary_like(kind: str, *, item_override: bool = False) -> Callable[[], bool]:
+        def make() -> bool:
+            clerk = rng.choice(world.clerks)
+            when = _office_time(rng.choice(working), rng)
+            case = a_case(clerk, when)
+            if case is None:
+                return False
+            members = world.members.get(case.pk) or [case.applicant_id]
+            return sender.send(
+                clerk,
+                affair_id=case.affair_id,
+                person_id=rng.choice(members),
+                when=when,
+                case=case,
+                kind=kind,
+                item_override=item_override,
+            )
+
+        return make
+
+    inject("out_of_table", ordinary_like("out_of_table", item_override=True))
+
+    def tax_without_consent() -> bool:
+        clerk = rng.choice(world.clerks)
+        when = _office_time(rng.choice(working), rng)
+        for case in _open_cases(world, clerk, when):
+            for rule in world.permitted(clerk, case.affair_id):
+                if rule.item.consent_affairs.filter(pk=case.affair_id).exists():
+                    members = world.members.get(case.pk) or [case.applicant_id]
+                    return sender.send(
+                        clerk,
+                        affair_id=case.affair_id,
+                        when=when,
+                        case=case,
+                        person_id=rng.choice(members),
+                        rule=rule,
+                        kind="tax_without_consent",
+                    )
+        return False
+
+    inject("tax_without_consent", tax_without_consent)
+
+    protected = list(Person.objects.filter(disclosure_protected=True).values_list("pk", flat=True))
+
+    def dv_protected() -> bool:
+        if not protected:
+            return False
+        clerk = rng.choice(world.clerks)
+        when = _office_time(rng.choice(working), rng)
+        return sender.send(
+            clerk,
+            affair_id=rng.choice(sorted(clerk.affair_ids)),
+            person_id=rng.choice(protected),
+            when=when,
+            case=None,
+            kind="dv_protected",
+        )
+
+    inject("dv_protected", dv_protected)
+
+    def unassigned() -> bool:
+        clerk = rng.choice(world.clerks)
+        others = [a for a in world.rules if a not in clerk.affair_ids and world.permitted(clerk, a)]
+        members = [p for ps in world.members.values() for p in ps]
+        if not others or not members:
+            return False
+        when = _office_time(rng.choice(working), rng)
+        return sender.send(
+            clerk,
+            affair_id=rng.choice(others),
+            person_id=rng.choice(members),
+            when=when,
+            case=None,
+            kind="unassigned_affair",
+        )
+
+    inject("unassigned_affair", unassigned)
+
+    def closed_case() -> bool:
+        clerk = rng.choice(world.clerks)
+        closed = [
+            c
+            for c in world.cases.get(clerk.staff.department_id, [])
+            if c.closed_at is not None and c.affair_id in clerk.affair_ids
+        ]
+        if not closed:
+            return False
+        case = rng.choice(closed)
+        assert case.closed_at is not None
+        day = max(case.closed_at.astimezone(TOKYO).date() + dt.timedelta(days=3), working[0])
+        members = world.members.get(case.pk) or [case.applicant_id]
+        return sender.send(
+            clerk,
+            affair_id=case.affair_id,
+            person_id=rng.choice(members),
+            when=_office_time(day, rng),
+            case=case,
+            kind="closed_case",
+        )
+
+    inject("closed_case", closed_case)
+
+    def no_case() -> bool:
+        clerk = rng.choice(world.clerks)
+        residents = [
+            p for (org, p) in world.addressee if org == clerk.staff.institution.organization_id
+        ]
+        if not residents:
+            return False
+        return sender.send(
+            clerk,
+            affair_id=rng.choice(sorted(clerk.affair_ids)),
+            person_id=rng.choice(residents),
+            when=_office_time(rng.choice(working), rng),
+            case=None,
+            kind="no_case",
+        )
+
+    inject("no_case", no_case)
+
+    def household_swap() -> bool:
+        clerk = rng.choice(world.clerks)
+        when = _office_time(rng.choice(working), rng)
+        case = a_case(clerk, when)
+        if case is None:
+            return False
+        applicant = world.persons.get(case.applicant_id)
+        if applicant is None or applicant.household_id is None:
+            return False
+        outside = list(
+            Person.objects.filter(household_id=applicant.household_id)
+            .exclude(pk__in=world.members.get(case.pk, []))
+            .values_list("pk", flat=True)
+        )
+        if not outside:
+            return False
+        return sender.send(
+            clerk,
+            affair_id=case.affair_id,
+            person_id=rng.choice(outside),
+            when=when,
+            case=case,
+            kind="household_swap",
+        )
+
+    inject("household_swap", household_swap)
+
+    with_person = clerks_with(lambda c: c.staff.person_id is not None)
+
+    def self_lookup() -> bool:
+        if not with_person:
+            return False
+        clerk = rng.choice(with_person)
+        return sender.send(
+            clerk,
+            affair_id=rng.choice(sorted(clerk.affair_ids)),
+            person_id=clerk.staff.person_id,  # type: ignore[arg-type]
+            when=_office_time(rng.choice(working), rng),
+            case=None,
+            kind="self_lookup",
+        )
+
+    inject("self_lookup", self_lookup)
+
+    def same_surname_address() -> bool:
+        if not with_person:
+            return False
+        clerk = rng.choice(with_person)
+        own = clerk.staff.person
+        assert own is not None
+        kin = list(
+            Person.objects.filter(family_name=own.family_name, address=own.address)
+            .exclude(pk=own.pk)
+            .values_list("pk", flat=True)
+        )
+        if not kin:
+            return False
+        return sender.send(
+            clerk,
+            affair_id=rng.choice(sorted(clerk.affair_ids)),
+            person_id=rng.choice(kin),
+            when=_office_time(rng.choice(working), rng),
+            case=None,
+            kind="same_surname_address",
+        )
+
+    inject("same_surname_address", same_surname_address)
+
+    def coworker() -> bool:
+        clerk = rng.choice(world.clerks)
+        mates = [
+            c.staff.person_id
+            for c in with_person
+            if c.staff.department_id == clerk.staff.department_id and c is not clerk
+        ]
+        if not mates:
+            return False
+        return sender.send(
+            clerk,
+            affair_id=rng.choice(sorted(clerk.affair_ids)),
+            person_id=rng.choice(mates),  # type: ignore[arg-type]
+            when=_office_time(rng.choice(working), rng),
+            case=None,
+            kind="coworker",
+        )
+
+    inject("coworker", coworker)
+
+    def celebrity() -> bool:
+        orgs = Counter(c.staff.institution.organization_id for c in world.clerks)
+        org = max(orgs, key=orgs.__getitem__)
+        residents = [p for (o, p) in world.addressee if o == org]
+        if not residents:
+            return False
+        star = rng.choice(residents)
+        start = _office_time(rng.choice(working), rng)
+        sent = 0
+        for i, clerk in enumerate(
+            c for c in world.clerks if c.staff.institution.organization_id == org
+        ):
+            if i >= 8:
+                break
+            sent += sender.send(
+                clerk,
+                affair_id=rng.choice(sorted(clerk.affair_ids)),
+                person_id=star,
+                when=start + dt.timedelta(minutes=6 * i),
+                case=None,
+                kind="celebrity",
+            )
+        return sent > 0
+
+    inject("celebrity", celebrity)
+
+    def volume_spike() -> bool:
+        clerk = rng.choice(world.clerks)
+        day = rng.choice(working)
+        sent = 0
+        for _ in range(40):
+            when = _office_time(day, rng)
+            case = a_case(clerk, when)
+            if case is None:
+                break
+            members = world.members.get(case.pk) or [case.applicant_id]
+            sent += sender.send(
+                clerk,
+                affair_id=case.affair_id,
+                person_id=rng.choice(members),
+                when=when,
+                case=case,
+                kind="volume_spike",
+            )
+        return sent > 0
+
+    inject("volume_spike", volume_spike)
+
+    def off_hours() -> bool:
+        clerk = rng.choice(world.clerks)
+        day = rng.choice(off + working)
+        when = dt.datetime.combine(
+            day, dt.time(rng.choice([22, 23, 2, 5]), rng.randint(0, 59)), TOKYO
+        )
+        case = a_case(clerk, when)
+        if case is None:
+            return False
+        members = world.members.get(case.pk) or [case.applicant_id]
+        return sender.send(
+            clerk,
+            affair_id=case.affair_id,
+            person_id=rng.choice(members),
+            when=when,
+            case=case,
+            kind="off_hours",
+        )
+
+    inject("off_hours", off_hours)
+
+    def repeat_subject() -> bool:
+        clerk = rng.choice(world.clerks)
+        when = _office_time(rng.choice(working), rng)
+        case = a_case(clerk, when)
+        if case is None:
+            return False
+        person = case.applicant_id
+        sent = 0
+        for i in range(12):
+            sent += sender.send(
+                clerk,
+                affair_id=case.affair_id,
+                person_id=person,
+                when=when + dt.timedelta(minutes=20 * i),
+                case=case,
+                kind="repeat_subject",
+            )
+        return sent > 0
+
+    inject("repeat_subject", repeat_subject)
+
+    def multi_terminal() -> bool:
+        clerk = rng.choice(world.clerks)
+        when = _office_time(rng.choice(working), rng)
+        case = a_case(clerk, when)
+        if case is None:
+            return False
+        members = world.members.get(case.pk) or [case.applicant_id]
+        sent = 0
+        for i, terminal in enumerate([clerk.terminal, f"{clerk.terminal}-B", "REMOTE-77"]):
+            sent += sender.send(
+                clerk,
+                affair_id=case.affair_id,
+                person_id=rng.choice(members),
+                when=when + dt.timedelta(seconds=40 * i),
+                case=case,
+                kind="multi_terminal",
+                terminal=terminal,
+            )
+        return sent > 0
+
+    inject("multi_terminal", multi_terminal)
+
+
+def traffic_generate(
+    *,
+    days: int,
+    seed: int,
+    end: dt.date,
+    labels_path: Path,
+    per_clerk_per_day: float = 2.0,
+    misuse_per_kind: int = 3,
+) -> TrafficReport:
+    """Send `days` days of traffic ending on `end` (inclusive) and write the labels file.
+
+    Each request is its own transaction through the network service; the labels file
+    (JSON lines: request_id, kind) lists every injected request.
+    """
+    if days < 1:
+        raise ValueError("--traffic needs at least 1 day")
+    rng = random.Random(seed)  # noqa: S311 - demo data, reproducible on purpose
+    world = _World()
+    report = TrafficReport()
+    sender = _Sender(world, rng, report)
+    all_days = [end - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+    for day in all_days:
+        if not is_working_day(day):
+            continue
+        for clerk in world.clerks:
+            factor = (
+                2.0
+                if day.month == 6
+                and any(
+                    "児童手当" in c.affair.name
+                    for c in world.cases.get(clerk.staff.department_id, [])
+                )
+                else 1.0
+            )
+            mean = per_clerk_per_day * factor
+            count = max(0, round(rng.gauss(mean, mean / 3)))
+            _ordinary(world, sender, clerk, day, count)
+    _misuse(world, sender, all_days, misuse_per_kind)
+    labels_path.parent.mkdir(parents=True, exist_ok=True)
+    with labels_path.open("w", encoding="utf-8") as out:
+        for label in report.labels:
+            out.write(json.dumps(label, ensure_ascii=False) + "\n")
+    return report

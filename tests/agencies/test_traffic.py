@@ -1,0 +1,82 @@
+"""seed_demo --traffic: realistic requests through the network service, misuse labelled."""
+
+import datetime as dt
+import io
+import json
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+
+from agencies.models import LinkageRequest
+from agencies.traffic import MISUSE_KINDS, is_working_day
+from audit.models import LedgerEntry, LedgerIntake
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.fixture
+def traffic(db, tmp_path, settings):
+    settings.VAR_DIR = tmp_path
+    labels = tmp_path / "labels.jsonl"
+    out = io.StringIO()
+    with time_machine.travel(dt.datetime(2026, 6, 30, 9, 0, tzinfo=TOKYO), tick=False):
+        call_command(
+            "seed_demo",
+            "--residents",
+            "300",
+            "--no-progress",
+            "--traffic",
+            "7",
+            "--labels",
+            str(labels),
+            "--api-keys-file",
+            str(tmp_path / "keys.txt"),
+            stdout=out,
+        )
+    return [json.loads(line) for line in labels.read_text().splitlines()], out.getvalue()
+
+
+def test_traffic(traffic):
+    """One world, three checks (loading it is the slow part)."""
+    labels, output = traffic
+    check_everything_went_through_the_service(output)
+    check_misuse_is_labelled(labels)
+    check_office_hours(labels)
+
+
+def check_everything_went_through_the_service(output):
+    total = LinkageRequest.objects.count()
+    assert total > 150
+    assert LedgerIntake.objects.filter(event_type="linkage.request").count() == total
+    assert LedgerEntry.objects.count() == LedgerIntake.objects.count()  # integrated and signed
+    assert f"traffic: {total} requests over 7 days" in output
+
+
+def check_misuse_is_labelled(labels):
+    kinds = Counter(label["kind"] for label in labels)
+    assert set(kinds) <= set(MISUSE_KINDS)
+    assert len(kinds) >= 12
+    ids = {label["request_id"] for label in labels}
+    assert LinkageRequest.objects.filter(request_id__in=ids).count() == len(ids)
+    refused = LinkageRequest.objects.filter(
+        request_id__in=[lab["request_id"] for lab in labels if lab["kind"] == "out_of_table"]
+    ).values_list("reason", flat=True)
+    assert set(refused) == {"not_in_permitted_table"}
+
+
+def check_office_hours(labels):
+    injected = {label["request_id"] for label in labels}
+    ordinary = LinkageRequest.objects.exclude(request_id__in=injected)
+    times = [r.astimezone(TOKYO) for r in ordinary.values_list("requested_at", flat=True)]
+    assert times
+    assert all(is_working_day(t.date()) for t in times)
+    assert all(dt.time(8, 30) <= t.time() <= dt.time(17, 16) for t in times)
+    assert ordinary.filter(case__isnull=True).count() == 0
+
+
+def test_bad_traffic_argument(db):
+    with pytest.raises(CommandError, match="--traffic takes a number of days"):
+        call_command("seed_demo", "--traffic", "-3")
