@@ -18,7 +18,7 @@ install: $(STAMP)
 ## run: migrate, load the demo world if the database is empty, start web + worker + beat.
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py seed_demo --if-empty --traffic 14
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	PORT=$(PORT) exec $(BIN)/python -m config.run_all
 

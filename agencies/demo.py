@@ -32,7 +32,7 @@ from typing import Any, TextIO
 import jpholiday
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -834,6 +834,13 @@ class _Loader:
                 email="auditor@demo.invalid",
             )
         auditor.groups.add(group)
+        # Auditors read the ledger (codes and pseudonyms only) in the admin. Personal records
+        # are not granted here: every auditor look at them must itself be logged (dashboard).
+        group.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="audit", codename__startswith="view_"
+            )
+        )
 
     # -- cases and consents --
 

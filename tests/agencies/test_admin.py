@@ -108,3 +108,23 @@ def test_bad_my_number_is_a_form_error_not_echoed(admin_client_logged_in):
     assert "検査用数字" in body
     assert "983205673215" not in body
     assert not Person.objects.get(pk=person.pk).has_my_number
+
+
+@pytest.mark.django_db
+def test_demo_auditor_sees_the_ledger_but_no_personal_records(client, tmp_path):
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command(
+        "seed_demo",
+        "--residents",
+        "50",
+        "--no-progress",
+        "--api-keys-file",
+        str(tmp_path / "keys.txt"),
+    )
+    client.force_login(get_user_model().objects.get(username="auditor"))
+    assert client.get(reverse("admin:audit_checkpoint_changelist")).status_code == 200
+    assert client.get(reverse("admin:audit_ledgerintake_changelist")).status_code == 200
+    assert client.get(reverse("admin:agencies_person_changelist")).status_code == 403
+    assert client.get(reverse("admin:agencies_linkagerequest_changelist")).status_code == 403

@@ -72,8 +72,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if not 0 <= options["traffic"] <= 366:
             raise CommandError("--traffic takes a number of days from 1 to 366")
-        self._load(options)  # returns without change when the world is already there
-        if options["traffic"]:
+        loaded = self._load(options)
+        # With --if-empty (make run) traffic comes only with a new world, never twice.
+        if options["traffic"] and (loaded or not options["if_empty"]):
             self._traffic(options)
 
     def _traffic(self, options: dict[str, Any]) -> None:
@@ -98,10 +99,11 @@ class Command(BaseCommand):
             f"{integrated} ledger entries integrated and signed"
         )
 
-    def _load(self, options: dict[str, Any]) -> None:
+    def _load(self, options: dict[str, Any]) -> bool:
+        """Load the world unless it is there; True when this call loaded it."""
         if options["if_empty"] and Organization.objects.exists():
             self.stdout.write("database already holds organisations; demo world not loaded")
-            return
+            return False
         started = time.monotonic()
         world = demo.demo_world_load(
             seed=options["seed"],
@@ -111,10 +113,11 @@ class Command(BaseCommand):
         )
         if world is None:
             self.stdout.write("demo world already present; nothing changed")
-            return
+            return False
         keys_path: Path = options["api_keys_file"] or Path(settings.VAR_DIR) / "demo_api_keys.txt"
         demo.write_api_keys(keys_path, world.api_keys)
         self._report(world, keys_path, time.monotonic() - started)
+        return True
 
     def _report(self, world: demo.DemoWorld, keys_path: Path, seconds: float) -> None:
         out = self.stdout
