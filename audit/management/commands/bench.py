@@ -20,7 +20,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["append", "verify", "proof"])
+        parser.add_argument("target", choices=["append", "verify", "proof", "linkage"])
+        parser.add_argument("--seconds", type=float, default=15.0, help="linkage: per phase")
+        parser.add_argument("--clients", type=int, default=16, help="linkage: client processes")
+        parser.add_argument("--rate", type=float, default=250.0, help="linkage: fixed rate")
         parser.add_argument("--writers", type=int, default=16)
         parser.add_argument("--entries", type=int, default=20_000)
         parser.add_argument(
@@ -60,6 +63,15 @@ class Command(BaseCommand):
                     writers=options["writers"],
                     entries=options["entries"],
                     rounds=options["rounds"],
+                    say=say,
+                )
+            elif target == "linkage":
+                from agencies.bench_linkage import bench_linkage
+
+                bench_linkage(
+                    seconds=options["seconds"],
+                    clients=options["clients"],
+                    rate=options["rate"],
                     say=say,
                 )
             elif target == "proof":
