@@ -15,7 +15,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
@@ -24,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies import network
+from agencies import network, reference
 from agencies.models import (
     AddresseeNumber,
     Affair,
@@ -127,10 +128,28 @@ class AgencyView(APIView):
         return found.person
 
 
-def _code_field(model: Any, *, prefix: str) -> serializers.SlugRelatedField[Any]:
-    return serializers.SlugRelatedField(
-        slug_field="code", queryset=model.objects.all(), help_text=f"{prefix} code"
-    )
+@extend_schema_field(OpenApiTypes.STR)
+class CodeField(serializers.Field):
+    """A 16-character code resolved to its row through the per-process reference cache."""
+
+    def __init__(self, model: Any, **kwargs: Any) -> None:
+        self.model = model
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not 1 <= len(data) <= 16:
+            raise serializers.ValidationError("a code of at most 16 characters is required")
+        found = reference.by_code(self.model, data)
+        if found is None:
+            raise serializers.ValidationError(f"no {self.model.__name__} with code {data!r}")
+        return found
+
+    def to_representation(self, value: Any) -> str:
+        return str(value.code)
+
+
+def _code_field(model: Any, *, prefix: str) -> CodeField:
+    return CodeField(model, help_text=f"{prefix} code")
 
 
 class MessageSerializer(serializers.Serializer[dict[str, str]]):

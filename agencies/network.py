@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 from agencies.models import (
@@ -158,7 +158,28 @@ class LinkageOutcome:
 # --- the permitted table, cached per process ----------------------------------------------------
 
 _RULES_TTL = 60.0
-_rules_cache: dict[str, Any] = {"loaded": 0.0, "by_key": {}}
+_rules_cache: dict[str, Any] = {"loaded": 0.0, "by_key": {}, "consent": frozenset()}
+
+
+def _load_rules() -> None:
+    now = time.monotonic()
+    if now - _rules_cache["loaded"] > _RULES_TTL:
+        by_key: dict[tuple[int, int], list[LinkageRule]] = defaultdict(list)
+        for rule in LinkageRule.objects.all():
+            by_key[(rule.affair_id, rule.item_id)].append(rule)
+        _rules_cache["by_key"] = dict(by_key)
+        _rules_cache["consent"] = frozenset(
+            InformationItem.consent_affairs.through.objects.values_list(
+                "informationitem_id", "affair_id"
+            )
+        )
+        _rules_cache["loaded"] = now
+
+
+def consent_required(*, item: InformationItem, affair: Affair) -> bool:
+    """True when querying item for affair needs the person's consent (cached with the table)."""
+    _load_rules()
+    return (item.pk, affair.pk) in _rules_cache["consent"]
 
 
 def _rules_by_affair_item() -> dict[tuple[int, int], list[LinkageRule]]:
@@ -168,13 +189,7 @@ def _rules_by_affair_item() -> dict[tuple[int, int], list[LinkageRule]]:
     process clears the cache at once (signals below), so a minute bounds staleness only for
     changes made by another process.
     """
-    now = time.monotonic()
-    if now - _rules_cache["loaded"] > _RULES_TTL:
-        by_key: dict[tuple[int, int], list[LinkageRule]] = defaultdict(list)
-        for rule in LinkageRule.objects.all():
-            by_key[(rule.affair_id, rule.item_id)].append(rule)
-        _rules_cache["by_key"] = dict(by_key)
-        _rules_cache["loaded"] = now
+    _load_rules()
     return _rules_cache["by_key"]
 
 
@@ -185,6 +200,9 @@ def clear_rules_cache(**_: object) -> None:
 
 post_save.connect(clear_rules_cache, sender=LinkageRule, dispatch_uid="rules-cache-save")
 post_delete.connect(clear_rules_cache, sender=LinkageRule, dispatch_uid="rules-cache-delete")
+m2m_changed.connect(
+    clear_rules_cache, sender=InformationItem.consent_affairs.through, dispatch_uid="consent-cache"
+)
 
 
 def _side_matches(
@@ -251,7 +269,7 @@ def _gate(
         return "rule_not_valid_on_date"
     if subject is None:
         return "subject_not_found"
-    if item.consent_affairs.filter(pk=affair.pk).exists():
+    if consent_required(item=item, affair=affair):
         consents = Consent.objects.filter(
             person=subject, affair=affair, institution=requester, item=item
         )
