@@ -244,6 +244,19 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
         cases = _open_cases(world, clerk, when)
         return rng.choice(cases) if cases else None
 
+    def caseless(clerk: _Clerk, people: list[int], kind: str) -> bool:
+        """A lookup of someone from `people` with no case behind it, in office hours."""
+        if not people:
+            return False
+        return sender.send(
+            clerk,
+            affair_id=rng.choice(sorted(clerk.affair_ids)),
+            person_id=rng.choice(people),
+            when=_office_time(rng.choice(working), rng),
+            case=None,
+            kind=kind,
+        )
+
     def attempts() -> Iterator[int]:
         yield from range(per_kind * 20)  # give up quietly when the world lacks a shape
 
@@ -300,18 +313,7 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
     protected = list(Person.objects.filter(disclosure_protected=True).values_list("pk", flat=True))
 
     def dv_protected() -> bool:
-        if not protected:
-            return False
-        clerk = rng.choice(world.clerks)
-        when = _office_time(rng.choice(working), rng)
-        return sender.send(
-            clerk,
-            affair_id=rng.choice(sorted(clerk.affair_ids)),
-            person_id=rng.choice(protected),
-            when=when,
-            case=None,
-            kind="dv_protected",
-        )
+        return caseless(rng.choice(world.clerks), protected, "dv_protected")
 
     inject("dv_protected", dv_protected)
 
@@ -359,19 +361,8 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
 
     def no_case() -> bool:
         clerk = rng.choice(world.clerks)
-        residents = [
-            p for (org, p) in world.addressee if org == clerk.staff.institution.organization_id
-        ]
-        if not residents:
-            return False
-        return sender.send(
-            clerk,
-            affair_id=rng.choice(sorted(clerk.affair_ids)),
-            person_id=rng.choice(residents),
-            when=_office_time(rng.choice(working), rng),
-            case=None,
-            kind="no_case",
-        )
+        org = clerk.staff.institution.organization_id
+        return caseless(clerk, [p for (o, p) in world.addressee if o == org], "no_case")
 
     inject("no_case", no_case)
 
@@ -408,14 +399,7 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
         if not with_person:
             return False
         clerk = rng.choice(with_person)
-        return sender.send(
-            clerk,
-            affair_id=rng.choice(sorted(clerk.affair_ids)),
-            person_id=clerk.staff.person_id,  # type: ignore[arg-type]
-            when=_office_time(rng.choice(working), rng),
-            case=None,
-            kind="self_lookup",
-        )
+        return caseless(clerk, [clerk.staff.person_id], "self_lookup")  # type: ignore[list-item]
 
     inject("self_lookup", self_lookup)
 
@@ -425,21 +409,10 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
         clerk = rng.choice(with_person)
         own = clerk.staff.person
         assert own is not None
-        kin = list(
-            Person.objects.filter(family_name=own.family_name, address=own.address)
-            .exclude(pk=own.pk)
-            .values_list("pk", flat=True)
+        kin = Person.objects.filter(family_name=own.family_name, address=own.address).exclude(
+            pk=own.pk
         )
-        if not kin:
-            return False
-        return sender.send(
-            clerk,
-            affair_id=rng.choice(sorted(clerk.affair_ids)),
-            person_id=rng.choice(kin),
-            when=_office_time(rng.choice(working), rng),
-            case=None,
-            kind="same_surname_address",
-        )
+        return caseless(clerk, list(kin.values_list("pk", flat=True)), "same_surname_address")
 
     inject("same_surname_address", same_surname_address)
 
@@ -450,16 +423,7 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
             for c in with_person
             if c.staff.department_id == clerk.staff.department_id and c is not clerk
         ]
-        if not mates:
-            return False
-        return sender.send(
-            clerk,
-            affair_id=rng.choice(sorted(clerk.affair_ids)),
-            person_id=rng.choice(mates),  # type: ignore[arg-type]
-            when=_office_time(rng.choice(working), rng),
-            case=None,
-            kind="coworker",
-        )
+        return caseless(clerk, mates, "coworker")  # type: ignore[arg-type]
 
     inject("coworker", coworker)
 
