@@ -148,7 +148,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # The demo's own witness; a real deployment runs witnesses elsewhere (docs/deploy.md).
+    "witness-cosign": {"task": "audit.witness_cosign", "schedule": 60.0},
+}
 
 # --- Domain keys --------------------------------------------------------------------------------
 # My Number encryption keyring: "id:base64,id:base64", the first key encrypts, all decrypt.
