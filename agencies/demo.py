@@ -93,16 +93,13 @@ class DemoArgumentError(ValueError):
 
 @dataclass
 class DemoWorld:
-    """What one load created: row counts, logins to show, and ids a later step can build on
-    (the hook for replaying linkage traffic over the world)."""
+    """What one load created: row counts, logins to show and the agency API keys."""
 
     seed: int
     residents: int
     counts: dict[str, int]
     logins: list[tuple[str, str]]
     api_keys: list[tuple[str, str, str]] = field(repr=False)  # (institution code, name, key)
-    open_case_ids: list[int] = field(default_factory=list, repr=False)
-    staff_ids: list[int] = field(default_factory=list, repr=False)
 
 
 # --- data file ---------------------------------------------------------------------------------
@@ -281,8 +278,6 @@ class _Loader:
         self.households: list[_Household] = []
         self.api_keys: list[tuple[str, str, str]] = []
         self.staff_by_dept: dict[tuple[str, str], list[StaffMember]] = defaultdict(list)
-        self.staff_ids: list[int] = []
-        self.open_case_ids: list[int] = []
 
     # -- reference data --
 
@@ -810,7 +805,6 @@ class _Loader:
         for _user, staff, affairs in pending:
             key = (staff.department.institution.code, staff.department.code)
             self.staff_by_dept[key].append(staff)
-            self.staff_ids.append(staff.pk)
             links += [through(staffmember_id=staff.pk, affair_id=a.pk) for a in affairs]
         through.objects.bulk_create(links, batch_size=_BATCH)
 
@@ -899,8 +893,6 @@ class _Loader:
         consents: list[Consent] = []
         tax = self.item_by_name["地方税関係情報"]
         for case, members in zip(cases, case_members, strict=True):
-            if case.closed_at is None:
-                self.open_case_ids.append(case.pk)
             for k, (r, role) in enumerate(members):
                 rows.append(CaseMember(case=case, person=r.person, role=role))
                 if case.affair.code in self.tax_consent_affairs and r.age >= 18:
@@ -1506,8 +1498,6 @@ def demo_world_load(
         counts=_counts(),
         logins=demo_logins(),
         api_keys=loader.api_keys,
-        open_case_ids=loader.open_case_ids,
-        staff_ids=loader.staff_ids,
     )
 
 

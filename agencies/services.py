@@ -112,7 +112,7 @@ def mynumber_reencrypt(*, batch_size: int = 1000) -> int:
 
 
 def token_build(*, institution: Institution, person: Person) -> InstitutionToken:
-    """An unsaved InstitutionToken (符号) for bulk issuing; see token_issue."""
+    """An unsaved InstitutionToken (符号) of person at institution, derived by the network."""
     return InstitutionToken(
         institution=institution,
         person=person,
@@ -120,17 +120,6 @@ def token_build(*, institution: Institution, person: Person) -> InstitutionToken
             institution_code=institution.code, person_public_id=str(person.public_id)
         ),
     )
-
-
-@transaction.atomic
-def token_issue(*, institution: Institution, person: Person) -> InstitutionToken:
-    """Issue (or return the existing) 符号 of person at institution (符号取得)."""
-    existing = InstitutionToken.objects.filter(institution=institution, person=person).first()
-    if existing is not None:
-        return existing
-    token = token_build(institution=institution, person=person)
-    token.save()
-    return token
 
 
 @transaction.atomic

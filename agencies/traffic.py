@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jpholiday
@@ -34,7 +35,7 @@ from agencies.models import (
     StaffMember,
     StaffRole,
 )
-from agencies.network import linkage_request_send
+from agencies.network import consent_required, linkage_request_send
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -207,6 +208,19 @@ class _Sender:
         return True
 
 
+def _under_case(sender: _Sender, clerk: _Clerk, case: Case, when: dt.datetime, **kw: Any) -> bool:
+    """Send a request under `case` about one of its members (the applicant when it has none)."""
+    members = sender.world.members.get(case.pk) or [case.applicant_id]
+    return sender.send(
+        clerk,
+        affair_id=case.affair_id,
+        person_id=sender.rng.choice(members),
+        when=when,
+        case=case,
+        **kw,
+    )
+
+
 def _open_cases(world: _World, clerk: _Clerk, when: dt.datetime) -> list[Case]:
     return [
         c
@@ -222,14 +236,7 @@ def _ordinary(world: _World, sender: _Sender, clerk: _Clerk, day: dt.date, count
         if not cases:
             return
         case = sender.rng.choice(cases)
-        members = world.members.get(case.pk) or [case.applicant_id]
-        sender.send(
-            clerk,
-            affair_id=case.affair_id,
-            person_id=sender.rng.choice(members),
-            when=when,
-            case=case,
-        )
+        _under_case(sender, clerk, case, when)
 
 
 def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) -> None:
@@ -275,16 +282,7 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
             case = a_case(clerk, when)
             if case is None:
                 return False
-            members = world.members.get(case.pk) or [case.applicant_id]
-            return sender.send(
-                clerk,
-                affair_id=case.affair_id,
-                person_id=rng.choice(members),
-                when=when,
-                case=case,
-                kind=kind,
-                item_override=item_override,
-            )
+            return _under_case(sender, clerk, case, when, kind=kind, item_override=item_override)
 
         return make
 
@@ -295,16 +293,9 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
         when = _office_time(rng.choice(working), rng)
         for case in _open_cases(world, clerk, when):
             for rule in world.permitted(clerk, case.affair_id):
-                if rule.item.consent_affairs.filter(pk=case.affair_id).exists():
-                    members = world.members.get(case.pk) or [case.applicant_id]
-                    return sender.send(
-                        clerk,
-                        affair_id=case.affair_id,
-                        when=when,
-                        case=case,
-                        person_id=rng.choice(members),
-                        rule=rule,
-                        kind="tax_without_consent",
+                if consent_required(item=rule.item, affair=case.affair):
+                    return _under_case(
+                        sender, clerk, case, when, rule=rule, kind="tax_without_consent"
                     )
         return False
 
@@ -347,15 +338,7 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
         case = rng.choice(closed)
         assert case.closed_at is not None
         day = max(case.closed_at.astimezone(TOKYO).date() + dt.timedelta(days=3), working[0])
-        members = world.members.get(case.pk) or [case.applicant_id]
-        return sender.send(
-            clerk,
-            affair_id=case.affair_id,
-            person_id=rng.choice(members),
-            when=_office_time(day, rng),
-            case=case,
-            kind="closed_case",
-        )
+        return _under_case(sender, clerk, case, _office_time(day, rng), kind="closed_case")
 
     inject("closed_case", closed_case)
 
@@ -462,15 +445,7 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
             case = a_case(clerk, when)
             if case is None:
                 break
-            members = world.members.get(case.pk) or [case.applicant_id]
-            sent += sender.send(
-                clerk,
-                affair_id=case.affair_id,
-                person_id=rng.choice(members),
-                when=when,
-                case=case,
-                kind="volume_spike",
-            )
+            sent += _under_case(sender, clerk, case, when, kind="volume_spike")
         return sent > 0
 
     inject("volume_spike", volume_spike)
@@ -484,15 +459,7 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
         case = a_case(clerk, when)
         if case is None:
             return False
-        members = world.members.get(case.pk) or [case.applicant_id]
-        return sender.send(
-            clerk,
-            affair_id=case.affair_id,
-            person_id=rng.choice(members),
-            when=when,
-            case=case,
-            kind="off_hours",
-        )
+        return _under_case(sender, clerk, case, when, kind="off_hours")
 
     inject("off_hours", off_hours)
 
@@ -523,15 +490,13 @@ def _misuse(world: _World, sender: _Sender, days: list[dt.date], per_kind: int) 
         case = a_case(clerk, when)
         if case is None:
             return False
-        members = world.members.get(case.pk) or [case.applicant_id]
         sent = 0
         for i, terminal in enumerate([clerk.terminal, f"{clerk.terminal}-B", "REMOTE-77"]):
-            sent += sender.send(
+            sent += _under_case(
+                sender,
                 clerk,
-                affair_id=case.affair_id,
-                person_id=rng.choice(members),
-                when=when + dt.timedelta(seconds=40 * i),
-                case=case,
+                case,
+                when + dt.timedelta(seconds=40 * i),
                 kind="multi_terminal",
                 terminal=terminal,
             )

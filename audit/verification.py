@@ -14,7 +14,7 @@ import heapq
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -40,7 +40,6 @@ class VerificationReport:
     size: int
     checkpoints_checked: int = 0
     damage: Damage | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
