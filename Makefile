@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: run test install lint typecheck check clean-demo
+.PHONY: run test install lint typecheck check clean-demo messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy .
 
 check: lint typecheck test
+
+## messages: refresh the Japanese catalogue from the sources and compile it (needs gettext;
+## the compiled .mo is committed so that `make run` does not).
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages -l ja --ignore=var --ignore=tests --ignore=deploy --no-obsolete
+	$(BIN)/python manage.py compilemessages -l ja --ignore=.venv
 
 clean-demo:
 	rm -rf var/yaritori.sqlite3* var/celery var/mail

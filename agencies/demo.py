@@ -53,7 +53,9 @@ from agencies.models import (
     InstitutionKind,
     InstitutionToken,
     LegalBasis,
+    LinkageRequest,
     LinkageRule,
+    LinkageStatus,
     Organization,
     OrganizationKind,
     Person,
@@ -1542,6 +1544,22 @@ def demo_logins() -> list[tuple[str, str]]:
             if staff.person_id:
                 what += "（本人の住民記録あり）"
             logins.append((staff.user.username, f"{what}, 担当事務 {staff.n_affairs}件"))
+    # The provider side of the tour: an operator whose institution has requests on hold.
+    operator = (
+        StaffMember.objects.filter(
+            role=StaffRole.PROVIDER_OPERATOR,
+            institution__in=LinkageRequest.objects.filter(status=LinkageStatus.HELD).values(
+                "provider"
+            ),
+        )
+        .select_related("user", "institution__organization")
+        .order_by("user__username")
+        .first()
+    )
+    if operator is not None:
+        logins.append(
+            (operator.user.username, f"{operator.institution} 提供担当（保留中の照会に回答）")
+        )
     return logins
 
 

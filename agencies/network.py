@@ -38,6 +38,7 @@ from agencies.models import (
     Person,
     ProvisionCopy,
     StaffMember,
+    StaffRole,
 )
 from agencies.selectors import person_get_by_my_number
 from audit.entries import subject_pseudonym
@@ -223,6 +224,50 @@ def permitted_rules(
         if _side_matches(rule.requester_institution_id, rule.requester_kind, requester)
         and _side_matches(rule.provider_institution_id, rule.provider_kind, provider)
     ]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One query the permitted table allows: (affair, item, provider) for a requester."""
+
+    affair: Affair
+    item: InformationItem
+    provider: Institution
+
+    @property
+    def key(self) -> str:
+        """A stable form value naming the route by primary keys."""
+        return f"{self.affair.pk}:{self.item.pk}:{self.provider.pk}"
+
+
+def permitted_routes(*, requester: Institution, affairs: list[Affair], day: dt.date) -> list[Route]:
+    """Every (affair, item, provider) that the network would let requester query on day.
+
+    Only affairs that may use the network on day, rules in force on day whose requester side
+    matches, and providers other than the requester itself (that would be 庁内連携). The gate
+    in linkage_request_send stays the authority; this only keeps a form from offering a
+    query the network would refuse by law.
+    """
+    by_pk = {a.pk: a for a in affairs if a.linkage_allowed_on(day)}
+    matching = [
+        rule
+        for (affair_pk, _), rules in _rules_by_affair_item().items()
+        if affair_pk in by_pk
+        for rule in rules
+        if rule.valid_on(day)
+        and _side_matches(rule.requester_institution_id, rule.requester_kind, requester)
+    ]
+    if not matching:
+        return []
+    items = InformationItem.objects.in_bulk({rule.item_id for rule in matching})
+    institutions = list(Institution.objects.select_related("organization").exclude(pk=requester.pk))
+    routes = {
+        Route(by_pk[rule.affair_id], items[rule.item_id], provider)
+        for rule in matching
+        for provider in institutions
+        if _side_matches(rule.provider_institution_id, rule.provider_kind, provider)
+    }
+    return sorted(routes, key=lambda r: (r.affair.code, r.item.code, r.provider.code))
 
 
 # --- the request ---------------------------------------------------------------------------------
@@ -471,6 +516,9 @@ def internal_transfer_send(
     return LinkageOutcome(request)
 
 
+DECIDING_ROLES = frozenset({StaffRole.PROVIDER_OPERATOR, StaffRole.SUPERVISOR})
+
+
 @transaction.atomic
 def held_request_decide(
     *,
@@ -481,14 +529,20 @@ def held_request_decide(
 ) -> LinkageOutcome:
     """The provider's staff release (answer from the 副本) or decline a held request.
 
-    Only staff of the providing institution may decide, and only once; the decision is its own
-    ledger entry, linked to the request by related_request_id.
+    Only provider operators (提供担当) and supervisors (所属長) of the providing institution may
+    decide, and only once; a clerk who merely works there may not hand out a protected record.
+    The decision is its own ledger entry, linked to the request by related_request_id.
     """
     # Lock the row alone (relations are read after): two provider staff deciding at once must
     # not both answer, and PostgreSQL cannot lock the nullable side of an outer join.
     request = LinkageRequest.objects.select_for_update().get(pk=request.pk)
     if staff.institution_id != request.provider_id:
         raise NotAllowed("他機関の照会には回答できません。 (Only the provider may answer.)")
+    if staff.role not in DECIDING_ROLES:
+        raise NotAllowed(
+            "保留中の照会には提供担当または所属長のみが回答できます。 "
+            "(Only provider operators and supervisors may answer held requests.)"
+        )
     if request.status != LinkageStatus.HELD:
         raise NotAllowed("この照会は保留中ではありません。 (This request is not held.)")
     moment = now or timezone.now()

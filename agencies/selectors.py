@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, Q, QuerySet
+
 from agencies.codes import normalize_my_number
-from agencies.models import Person
+from agencies.models import (
+    AddresseeNumber,
+    Case,
+    LinkageRequest,
+    LinkageStatus,
+    Person,
+    StaffMember,
+)
 from agencies.mynumber_crypto import blind_index
 
 
@@ -12,3 +26,99 @@ def person_get_by_my_number(*, my_number: str) -> Person | None:
     return Person.objects.filter(
         my_number_index=blind_index(normalize_my_number(my_number))
     ).first()
+
+
+# --- what a staff member may see (the staff pages filter every query through these) ----------
+
+
+def staff_for_user(user: AbstractBaseUser | AnonymousUser) -> StaffMember | None:
+    """The user's StaffMember with its institution and department, or None if not staff."""
+    if not user.is_authenticated:
+        return None
+    return (
+        StaffMember.objects.select_related("user", "institution__organization", "department")
+        .filter(user_id=user.pk, user__is_active=True)
+        .first()
+    )
+
+
+def cases_of_staff(*, staff: StaffMember, open_only: bool) -> QuerySet[Case]:
+    """The cases of the staff member's department, newest first, with their member count."""
+    cases = (
+        Case.objects.filter(department_id=staff.department_id)
+        .select_related("affair", "applicant")
+        .annotate(n_members=Count("case_members"))
+        .order_by("-opened_at")
+    )
+    return cases.filter(closed_at__isnull=True) if open_only else cases
+
+
+def case_of_staff(*, staff: StaffMember, case_id: int) -> Case | None:
+    """A case of the staff member's own department, or None (another department's case is
+    not found, so its existence does not leak)."""
+    return (
+        Case.objects.select_related("affair", "applicant", "opened_by__user")
+        .filter(pk=case_id, department_id=staff.department_id)
+        .first()
+    )
+
+
+def addressee_numbers_of(*, organization_id: int, person_ids: Iterable[int]) -> dict[int, str]:
+    """The 宛名番号 of each person in one organisation (persons without one are left out)."""
+    return dict(
+        AddresseeNumber.objects.filter(
+            organization_id=organization_id, person_id__in=list(person_ids)
+        ).values_list("person_id", "number")
+    )
+
+
+def person_by_addressee_number(*, organization_id: int, number: str) -> Person | None:
+    """The person with this 宛名番号 in the organisation, or None."""
+    found = (
+        AddresseeNumber.objects.filter(organization_id=organization_id, number=number)
+        .select_related("person__household")
+        .first()
+    )
+    return found.person if found is not None else None
+
+
+def household_of(person: Person) -> list[Person]:
+    """The person's household (世帯), the person first, then by date of birth."""
+    if person.household_id is None:
+        return [person]
+    others = Person.objects.filter(household_id=person.household_id).exclude(pk=person.pk)
+    return [person, *others.order_by("date_of_birth", "pk")]
+
+
+def _requests() -> QuerySet[LinkageRequest]:
+    return LinkageRequest.objects.select_related(
+        "affair", "item", "requester__organization", "provider__organization", "case", "staff__user"
+    )
+
+
+def requests_of_staff(*, staff: StaffMember, limit: int = 100) -> list[LinkageRequest]:
+    """The staff member's own latest requests."""
+    return list(_requests().filter(staff=staff).order_by("-requested_at")[:limit])
+
+
+def request_for_staff(*, staff: StaffMember, request_id: uuid.UUID) -> LinkageRequest | None:
+    """A request the staff member may read: one sent from their own department, or one held
+    or answered by their institution as provider. None otherwise."""
+    return (
+        _requests()
+        .filter(request_id=request_id)
+        .filter(
+            Q(requester_id=staff.institution_id, staff__department_id=staff.department_id)
+            | Q(provider_id=staff.institution_id, kind="network")
+        )
+        .first()
+    )
+
+
+def held_requests_for(*, staff: StaffMember) -> QuerySet[LinkageRequest]:
+    """Requests held for a manual answer by the staff member's institution, oldest first."""
+    return (
+        _requests()
+        .filter(provider_id=staff.institution_id, status=LinkageStatus.HELD)
+        .order_by("requested_at")
+    )

@@ -59,6 +59,7 @@ def banner(port: str) -> str:
         "",
         "Yaritori is running (Ctrl-C stops web, sequencer, worker and beat together):",
         f"  Home             http://127.0.0.1:{port}/",
+        f"  Staff pages      http://127.0.0.1:{port}/staff/",
         f"  Admin            http://127.0.0.1:{port}/admin/",
         f"  API docs         http://127.0.0.1:{port}/api/docs/",
         f"Demo logins (password for all: {DEMO_PASSWORD}):",

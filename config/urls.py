@@ -10,5 +10,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/log/", include("audit.urls")),
     path("api/agency/", include("agencies.urls")),
+    path("staff/", include("agencies.staff_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("portal.urls")),
 ]

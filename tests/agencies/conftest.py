@@ -23,6 +23,7 @@ from agencies.models import (
     LegalBasis,
     LinkageRule,
     ProvisionCopy,
+    StaffRole,
 )
 
 
@@ -93,6 +94,10 @@ def world(db):
     clerk = StaffFactory(
         department=DepartmentFactory(institution=mayor), affairs=[affair, school, unnotified]
     )
-    pension_clerk = StaffFactory(department=DepartmentFactory(institution=pension))
-    board_clerk = StaffFactory(department=DepartmentFactory(institution=board))
+    pension_clerk = StaffFactory(
+        department=DepartmentFactory(institution=pension), role=StaffRole.PROVIDER_OPERATOR
+    )
+    board_clerk = StaffFactory(
+        department=DepartmentFactory(institution=board), role=StaffRole.PROVIDER_OPERATOR
+    )
     return SimpleNamespace(**locals())

@@ -9,6 +9,7 @@ import time_machine
 from django.db import DatabaseError
 from factories import (
     AffairFactory,
+    StaffFactory,
     my_number_for,
 )
 
@@ -172,6 +173,16 @@ def test_manual_answer_copy_is_held_then_released_with_its_own_entry(world):
     assert second["type"] == "linkage.release"
     assert second["related_request_id"] == first["request_id"]
     assert second["actor"] == world.board_clerk.audit_pseudonym
+
+
+def test_a_plain_clerk_of_the_provider_may_not_answer_a_held_request(world):
+    outcome = send(world, affair=world.affair, item=world.resident_item, provider=world.board)
+    board_desk_clerk = StaffFactory(department=world.board_clerk.department)
+    with pytest.raises(NotAllowed, match="provider operators and supervisors"):
+        held_request_decide(staff=board_desk_clerk, request=outcome.request, release=True)
+    outcome.request.refresh_from_db()
+    assert outcome.request.status == LinkageStatus.HELD
+    assert len(ledger_leaves()) == 1
 
 
 def test_protected_subject_is_held_as_nondisclosure_and_can_be_declined(world):

@@ -1,0 +1,39 @@
+"""Template filters for labels written in both languages, as the models write them:
+"提供済み (Provided)" shows as 提供済み in Japanese and Provided in English."""
+
+from __future__ import annotations
+
+import re
+
+from django import template
+from django.utils.translation import get_language
+
+register = template.Library()
+
+_BILINGUAL = re.compile(r"^(?P<ja>.+?) \((?P<en>[^()]+)\)$")
+
+
+def pick_language(label: object, language: str | None = None) -> str:
+    """The part of a "日本語 (English)" label for language (the active one by default);
+    a label without an English part is returned whole."""
+    text = str(label)
+    found = _BILINGUAL.match(text)
+    if found is None:
+        return text
+    language = language or get_language() or "ja"
+    return found["en"] if language.startswith("en") else found["ja"]
+
+
+@register.filter
+def in_language(label: object) -> str:
+    """{{ request.get_status_display|in_language }}"""
+    return pick_language(label)
+
+
+@register.filter
+def message_in_language(message: dict[str, str] | None) -> str:
+    """A network message ({"code", "ja", "en"}) in the active language."""
+    if not message:
+        return ""
+    language = get_language() or "ja"
+    return message["en"] if language.startswith("en") else message["ja"]
