@@ -1,8 +1,9 @@
 """`manage.py bench linkage`: real HTTP requests to the agency API under gunicorn.
 
-In the scratch database it loads a small demo world, starts gunicorn (4 sync workers) and the
-ledger sequencer against it, then drives POST /api/agency/requests from client processes on
-keep-alive connections: first as fast as they go (throughput), then at a fixed rate (latency).
+In the scratch database it loads a small demo world, starts gunicorn with the deployment's
+configuration (deploy/gunicorn.conf.py: 2 x CPUs + 1 sync workers) and the ledger sequencer,
+then drives POST /api/agency/requests from client processes: first as fast as they go
+(throughput), then at a fixed rate (latency).
 Every request is a distinct, permitted 情報照会 under an open case.
 """
 
@@ -183,19 +184,17 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
     web = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "deploy/gunicorn.conf.py",  # as deployed: workers, access log and all
             "config.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            "4",
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
         ],
         cwd=ROOT,
         env=env,
         start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     sequencer = subprocess.Popen(
         [sys.executable, "manage.py", "ledger_sequencer"], cwd=ROOT, env=env, start_new_session=True

@@ -706,24 +706,35 @@ class LinkageRequest(models.Model):
     )
     requester = models.ForeignKey(
         Institution,
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="requests_made",
         verbose_name="情報照会者 (Requester)",
     )
     provider = models.ForeignKey(
         Institution,
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="requests_received",
         verbose_name="情報提供者 (Provider)",
     )
     staff = models.ForeignKey(
-        StaffMember, on_delete=models.PROTECT, related_name="requests", verbose_name="職員 (Staff)"
+        StaffMember,
+        on_delete=models.PROTECT,
+        related_name="requests",
+        verbose_name="職員 (Staff)",
+        db_index=False,
     )
     affair = models.ForeignKey(
-        Affair, on_delete=models.PROTECT, related_name="requests", verbose_name="事務 (Affair)"
+        Affair,
+        on_delete=models.PROTECT,
+        related_name="requests",
+        verbose_name="事務 (Affair)",
+        db_index=False,
     )
     from_affair = models.ForeignKey(
         Affair,
+        db_index=False,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -732,6 +743,7 @@ class LinkageRequest(models.Model):
     )
     item = models.ForeignKey(
         InformationItem,
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="requests",
         verbose_name="特定個人情報 (Item)",
@@ -746,6 +758,7 @@ class LinkageRequest(models.Model):
     )
     subject = models.ForeignKey(
         Person,
+        db_index=False,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -761,6 +774,7 @@ class LinkageRequest(models.Model):
     answered_at = models.DateTimeField("回答日時 (Answered at)", null=True, blank=True)
     answered_by = models.ForeignKey(
         StaffMember,
+        db_index=False,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -771,9 +785,17 @@ class LinkageRequest(models.Model):
     class Meta:
         verbose_name = "情報照会 (Linkage request)"
         verbose_name_plural = "情報照会 (Linkage requests)"
+        # Every index is written on each of the network's requests, so only the ones that a
+        # page or a detection query reads: the provider's held queue, each institution's,
+        # staff member's and resident's history, a case's queries (case_id keeps Django's
+        # own). The other foreign keys need none: rows referring to an affair, an item or a
+        # staff member as approver are looked up only when deleting one, which PROTECT
+        # refuses anyway.
         indexes = [
             models.Index(fields=["provider", "status"]),
             models.Index(fields=["requester", "requested_at"]),
+            models.Index(fields=["staff", "requested_at"]),
+            models.Index(fields=["subject", "requested_at"]),
         ]
 
     def __str__(self) -> str:

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
@@ -31,7 +31,6 @@ from agencies.models import (
     Consent,
     InformationItem,
     Institution,
-    InstitutionToken,
     LinkageRequest,
     LinkageRule,
     LinkageStatus,
@@ -40,7 +39,7 @@ from agencies.models import (
     StaffMember,
     StaffRole,
 )
-from agencies.selectors import person_get_by_my_number
+from agencies.selectors import GateFacts, linkage_facts, person_get_by_my_number
 from audit.entries import subject_pseudonym
 from audit.ledger import ledger_append
 
@@ -297,13 +296,13 @@ def _gate(
     affair: Affair,
     provider: Institution,
     item: InformationItem,
-    subject: Person | None,
+    facts: GateFacts,
     day: dt.date,
 ) -> str:
     """The first refusal reason that applies, or "" when the network lets the request pass."""
     if staff.institution_id != requester.pk:
         return "wrong_institution"
-    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
+    if not facts.staff_assigned:
         return "staff_not_assigned"
     if not affair.linkage_allowed_on(day):
         return "affair_not_notified"
@@ -312,6 +311,7 @@ def _gate(
         return "not_in_permitted_table"
     if not any(rule.valid_on(day) for rule in rules):
         return "rule_not_valid_on_date"
+    subject = facts.subject
     if subject is None:
         return "subject_not_found"
     if consent_required(item=item, affair=affair):
@@ -320,20 +320,15 @@ def _gate(
         )
         if not any(c.valid_on(day) for c in consents):
             return "consent_missing"
-    if not InstitutionToken.objects.filter(institution=requester, person=subject).exists():
+    if not facts.token_held:
         return "token_not_issued"
     return ""
 
 
 def _answer(
-    *, provider: Institution, item: InformationItem, subject: Person, day: dt.date
+    *, copy: ProvisionCopy | None, subject: Person, day: dt.date
 ) -> tuple[str, str, bool, Any]:
     """The provider's intermediate server: (status, reason, nondisclosure, payload)."""
-    copy = (
-        ProvisionCopy.objects.filter(institution=provider, item=item, token__person=subject)
-        .only("payload", "manual_answer", "nondisclosure")
-        .first()
-    )
     protected = subject.is_protected_on(day)
     if copy is None:
         return LinkageStatus.NOT_FOUND, "", protected, None
@@ -384,7 +379,6 @@ def _same_request(existing: LinkageRequest, **params: Any) -> bool:
     )
 
 
-@transaction.atomic
 def linkage_request_send(
     *,
     staff: StaffMember,
@@ -405,15 +399,61 @@ def linkage_request_send(
     index. Every outcome (provided, no data, held, refused with a reason) is recorded in the
     same transaction as one ledger entry. The same request id sent again with the same
     parameters returns the first outcome and records nothing; with other parameters it raises
-    DuplicateRequestError.
+    DuplicateRequestError. Two sends of one new request id at the same moment give one
+    request: the second waits for the first, then replays it.
     """
-    requester = requester or staff.institution
-    existing = (
-        LinkageRequest.objects.select_related("affair", "item", "requester", "provider")
-        .filter(request_id=request_id)
-        .first()
+    params: dict[str, Any] = {
+        "staff": staff,
+        "request_id": request_id,
+        "affair": affair,
+        "item": item,
+        "provider": provider,
+        "requester": requester or staff.institution,
+        "case": case,
+        "addressee_number": addressee_number,
+        "my_number": my_number,
+        "terminal": terminal,
+        "now": now,
+    }
+    try:
+        return _send(**params)
+    except IntegrityError:
+        # The only unique key a send can hit is the request id: another send of the same id
+        # committed between our read and our INSERT. Its outcome is now there to replay.
+        if not LinkageRequest.objects.filter(request_id=request_id).exists():
+            raise
+        return _send(**params)
+
+
+@transaction.atomic
+def _send(
+    *,
+    staff: StaffMember,
+    request_id: uuid.UUID,
+    affair: Affair,
+    item: InformationItem,
+    provider: Institution,
+    requester: Institution,
+    case: Case | None,
+    addressee_number: str | None,
+    my_number: str | None,
+    terminal: str,
+    now: dt.datetime | None,
+) -> LinkageOutcome:
+    facts = linkage_facts(
+        request_id=request_id,
+        staff=staff,
+        requester_id=requester.pk,
+        provider_id=provider.pk,
+        affair_id=affair.pk,
+        item_id=item.pk,
+        addressee_number=addressee_number,
+        my_number=my_number,
     )
-    if existing is not None:
+    if facts.existing_request_id is not None:
+        existing = LinkageRequest.objects.select_related(
+            "affair", "item", "requester", "provider"
+        ).get(pk=facts.existing_request_id)
         if _same_request(
             existing,
             staff=staff,
@@ -429,16 +469,16 @@ def linkage_request_send(
         )
     moment = now or timezone.now()
     day = timezone.localdate(moment)
-    subject = _resolve_subject(staff=staff, addressee_number=addressee_number, my_number=my_number)
     reason = _gate(
         staff=staff,
         requester=requester,
         affair=affair,
         provider=provider,
         item=item,
-        subject=subject,
+        facts=facts,
         day=day,
     )
+    subject = facts.subject
     request = LinkageRequest(
         request_id=request_id,
         kind="network",
@@ -458,14 +498,12 @@ def linkage_request_send(
         request.answered_at = moment
     else:
         assert subject is not None  # the gate refuses an unknown subject
-        status, reason, nondisclosure, payload = _answer(
-            provider=provider, item=item, subject=subject, day=day
-        )
+        status, reason, nondisclosure, payload = _answer(copy=facts.copy, subject=subject, day=day)
         request.status, request.reason = status, reason
         request.nondisclosure, request.payload = nondisclosure, payload
         if status != LinkageStatus.HELD:
             request.answered_at = moment
-    request.save()
+    request.save(force_insert=True)
     _record(request, "linkage.request")
     return LinkageOutcome(request)
 

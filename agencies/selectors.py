@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 
 from agencies.codes import normalize_my_number
 from agencies.models import (
     AddresseeNumber,
+    AgencySystem,
     Case,
+    Institution,
     LinkageRequest,
     LinkageStatus,
     Person,
+    ProvisionCopy,
     StaffMember,
 )
 from agencies.mynumber_crypto import blind_index
+from agencies.tokens import api_key_hash
+from config.db import fetch_one
 
 
 def person_get_by_my_number(*, my_number: str) -> Person | None:
@@ -121,4 +135,224 @@ def held_requests_for(*, staff: StaffMember) -> QuerySet[LinkageRequest]:
         _requests()
         .filter(provider_id=staff.institution_id, status=LinkageStatus.HELD)
         .order_by("requested_at")
+    )
+
+
+# --- the network's hot path: what the gate needs, in one statement ------------------------------
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """Everything the gate and the provider's answer need to know about one request.
+
+    subject and copy are partial model instances (only the fields named here are loaded; any
+    other field is fetched on first access, as with QuerySet.only()).
+    """
+
+    existing_request_id: int | None
+    staff_assigned: bool
+    subject: Person | None
+    token_held: bool
+    copy: ProvisionCopy | None
+
+
+_SUBJECT_BY_ADDRESSEE = (
+    "SELECT an.person_id FROM agencies_addresseenumber an "
+    "WHERE an.organization_id = %(organization)s AND an.number = %(subject_key)s"
+)
+_SUBJECT_BY_INDEX = (
+    "SELECT pm.id FROM agencies_person pm WHERE pm.my_number_index = %(subject_key)s"
+)
+_FACTS_SQL = """
+SELECT
+  (SELECT r.id FROM agencies_linkagerequest r WHERE r.request_id = %(request_id)s),
+  EXISTS (SELECT 1 FROM agencies_staffmember_assigned_affairs a
+          WHERE a.staffmember_id = %(staff)s AND a.affair_id = %(affair)s),
+  p.id, p.public_id, p.disclosure_protected, p.protected_from, p.protected_until,
+  EXISTS (SELECT 1 FROM agencies_institutiontoken t
+          WHERE t.institution_id = %(requester)s AND t.person_id = p.id),
+  c.id, c.payload, c.manual_answer, c.nondisclosure
+FROM (SELECT 1 AS one) anchor
+LEFT JOIN agencies_person p ON p.id = ({subject})
+LEFT JOIN agencies_institutiontoken pt ON pt.institution_id = %(provider)s AND pt.person_id = p.id
+LEFT JOIN agencies_provisioncopy c
+  ON c.token_id = pt.id AND c.institution_id = %(provider)s AND c.item_id = %(item)s
+"""
+_FACTS_BY = {
+    "addressee": _FACTS_SQL.format(subject=_SUBJECT_BY_ADDRESSEE),
+    "my_number": _FACTS_SQL.format(subject=_SUBJECT_BY_INDEX),
+}
+_PERSON_FIELDS = ["id", "public_id", "disclosure_protected", "protected_from", "protected_until"]
+_COPY_FIELDS = ["id", "payload", "manual_answer", "nondisclosure"]
+
+
+def _date(value: Any) -> dt.date | None:
+    # sqlite3 hands dates back as ISO text; psycopg as dates.
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def linkage_facts(
+    *,
+    request_id: uuid.UUID,
+    staff: StaffMember,
+    requester_id: int,
+    provider_id: int,
+    affair_id: int,
+    item_id: int,
+    addressee_number: str | None = None,
+    my_number: str | None = None,
+) -> GateFacts:
+    """Read, in one statement, what linkage_request_send decides on: whether the request id
+    is taken, whether the staff member is assigned to the affair, the subject (by the
+    requester's 宛名番号 or by My Number through the blind index) with its 不開示 period,
+    whether the requester holds a 符号 for it, and the provider's 副本 of the item.
+
+    Raises django's ValidationError for a malformed My Number (the message never repeats it).
+    """
+    if my_number:
+        by, key = "my_number", blind_index(normalize_my_number(my_number))
+    else:
+        by, key = "addressee", addressee_number or ""
+    row = fetch_one(
+        _FACTS_BY[by],
+        {
+            "request_id": LinkageRequest._meta.get_field("request_id").get_db_prep_value(
+                request_id, connection
+            ),
+            "staff": staff.pk,
+            "affair": affair_id,
+            "organization": staff.institution.organization_id,
+            "subject_key": key,
+            "requester": requester_id,
+            "provider": provider_id,
+            "item": item_id,
+        },
+    )
+    assert row is not None  # the anchor row is always there
+    existing, assigned, person_id, public_id, protected, p_from, p_until, token = row[:8]
+    copy_id, payload, manual, copy_protected = row[8:]
+    subject = None
+    if person_id is not None:
+        subject = Person.from_db(
+            connection.alias,
+            _PERSON_FIELDS,
+            [
+                person_id,
+                public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(public_id),
+                bool(protected),
+                _date(p_from),
+                _date(p_until),
+            ],
+        )
+    copy = None
+    if copy_id is not None:
+        copy = ProvisionCopy.from_db(
+            connection.alias,
+            _COPY_FIELDS,
+            [
+                copy_id,
+                json.loads(payload) if isinstance(payload, str | bytes) else payload,
+                bool(manual),
+                bool(copy_protected),
+            ],
+        )
+    return GateFacts(
+        existing_request_id=existing,
+        staff_assigned=bool(assigned),
+        subject=subject,
+        token_held=bool(token),
+        copy=copy,
+    )
+
+
+_STAFF_SQL = """
+SELECT s.id, s.department_id, s.role, s.audit_pseudonym
+FROM agencies_staffmember s JOIN {users} u ON u.id = s.user_id
+WHERE u.username = %(username)s AND s.institution_id = %(institution)s AND u.is_active = %(yes)s
+"""
+
+
+@cache
+def _staff_sql() -> str:
+    return _STAFF_SQL.format(users=get_user_model()._meta.db_table)
+
+
+def staff_by_username(*, institution: Institution, username: str) -> StaffMember | None:
+    """The active staff member with this username in the institution, or None.
+
+    A partial instance (institution, department, role, pseudonym loaded): the agency API
+    names its operator on every request, so this is one plain statement."""
+    row = fetch_one(
+        _staff_sql(), {"username": username, "institution": institution.pk, "yes": True}
+    )
+    if row is None:
+        return None
+    staff = StaffMember.from_db(
+        connection.alias,
+        ["id", "department_id", "role", "audit_pseudonym"],
+        list(row),
+    )
+    staff.institution = institution
+    return staff
+
+
+# --- agency API keys, remembered briefly ---------------------------------------------------------
+
+API_KEY_TTL = 10.0  # seconds another process may go on accepting a key deactivated elsewhere
+_systems_by_key_hash: dict[str, tuple[float, AgencySystem]] = {}
+
+
+def agency_system_for_key(key: str) -> AgencySystem | None:
+    """The active AgencySystem (with its institution) whose key this is, or None.
+
+    Every API request presents its key, so a found system is remembered for API_KEY_TTL
+    seconds. A deactivation in this process forgets it at once (signal below); in another
+    process it takes effect within API_KEY_TTL. Unknown keys are never remembered, so
+    guessing cannot grow the memory.
+    """
+    key_hash = api_key_hash(key)
+    now = time.monotonic()
+    remembered = _systems_by_key_hash.get(key_hash)
+    if remembered is not None and now - remembered[0] < API_KEY_TTL:
+        return remembered[1]
+    system = (
+        AgencySystem.objects.select_related("institution__organization")
+        .filter(key_hash=key_hash, is_active=True)
+        .first()
+    )
+    if system is None:
+        _systems_by_key_hash.pop(key_hash, None)
+        return None
+    _systems_by_key_hash[key_hash] = (now, system)
+    return system
+
+
+def forget_agency_keys(**_: object) -> None:
+    """Forget every remembered key (connected to AgencySystem saves and deletes)."""
+    _systems_by_key_hash.clear()
+
+
+post_save.connect(forget_agency_keys, sender=AgencySystem, dispatch_uid="agency-keys-save")
+post_delete.connect(forget_agency_keys, sender=AgencySystem, dispatch_uid="agency-keys-delete")
+
+
+_CASE_SQL = """
+SELECT c.id, c.affair_id, c.department_id, c.reference, c.closed_at
+FROM agencies_case c JOIN agencies_department d ON d.id = c.department_id
+WHERE d.institution_id = %(institution)s AND c.reference = %(reference)s
+"""
+
+
+def case_by_reference(*, institution: Institution, reference: str) -> Case | None:
+    """A case of the institution by its 受付番号 (partial instance: affair, department,
+    reference, closing time), or None. Two departments may use one reference; the lowest
+    id wins, as the agency API has always resolved it."""
+    row = fetch_one(
+        _CASE_SQL + " ORDER BY c.id LIMIT 1",
+        {"institution": institution.pk, "reference": reference},
+    )
+    if row is None:
+        return None
+    return Case.from_db(
+        connection.alias, ["id", "affair_id", "department_id", "reference", "closed_at"], list(row)
     )

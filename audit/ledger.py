@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +45,7 @@ from audit.tlog.note import (
     sign_note,
 )
 from audit.tlog.receipt import Receipt
+from config.db import fetch_one
 
 # Any constant will do; it only has to be the same for every sequencer of this database.
 _SEQUENCER_LOCK_KEY = 0x5941524954  # "YARIT"
@@ -121,43 +121,19 @@ def ledger_append(
     ).decode("utf-8")
     # One INSERT, nothing else: this runs once per linkage request, from many writers at once.
     # Outside a transaction the statement commits on its own (autocommit), which is atomic.
-    cursor = _append_cursor()
-    with connection.wrap_database_errors:
-        cursor.execute(
-            _INTAKE_INSERT[connection.vendor == "sqlite"],
-            # Stored exactly as the ORM stores datetimes on this backend.
-            [leaf, event_type, subject, connection.ops.adapt_datetimefield_value(moment)],
-        )
-
-        (pk,) = cursor.fetchone()
-    return AppendedEntry(intake_id=pk, leaf=leaf)
+    row = fetch_one(
+        _INTAKE_INSERT,
+        # Stored exactly as the ORM stores datetimes on this backend.
+        [leaf, event_type, subject, connection.ops.adapt_datetimefield_value(moment)],
+    )
+    assert row is not None  # INSERT ... RETURNING always returns the row
+    return AppendedEntry(intake_id=row[0], leaf=leaf)
 
 
-# One reusable driver cursor per database connection for the append INSERT: creating Django's
-# cursor wrapper costs as much CPU as the INSERT itself, and appending is the hot path of
-# every writer. It runs on the same connection, so inside the caller's transaction; errors are
-# still raised as django.db errors (wrap_database_errors).
-_append_local = threading.local()  # Django keeps one connection per thread, so do we
-
-
-def _append_cursor() -> Any:
-    connection.ensure_connection()
-    raw = connection.connection
-    if getattr(_append_local, "raw", None) is not raw or getattr(
-        _append_local.cursor, "closed", False
-    ):
-        _append_local.raw = raw
-        _append_local.cursor = raw.cursor()
-    return _append_local.cursor
-
-
-_INTAKE_SQL = (
+_INTAKE_INSERT = (
     "INSERT INTO audit_ledgerintake (leaf, event_type, subject, created_at) "
     "VALUES (%s, %s, %s, %s) RETURNING id"
 )
-# The driver's own placeholder style: psycopg's %s, sqlite3's ? (Django translates for its own
-# cursors, but the append cursor is the driver's).
-_INTAKE_INSERT = (_INTAKE_SQL, _INTAKE_SQL.replace("%s", "?"))
 
 
 # --------------------------------------------------------------------------------------------

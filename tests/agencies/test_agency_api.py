@@ -162,3 +162,40 @@ def test_case_for_an_unassigned_affair_is_refused(world, api):
     assert response.status_code == 400
     assert "not assigned" in response.content.decode()
     assert not Case.objects.filter(reference="R8-0002").exists()
+
+
+def test_outcome_representation_equals_the_declared_fields(world):
+    """OutcomeSerializer writes its fields out by hand for speed; DRF's generic path over the
+    declared fields must give the same document, for every kind of outcome and viewer."""
+    from rest_framework import serializers
+
+    from agencies.api import OutcomeSerializer
+    from agencies.network import held_request_decide, linkage_request_send
+    from agencies.services import case_open
+
+    case = case_open(
+        staff=world.clerk, affair=world.affair, reference="R-1", applicant=world.person, members=[]
+    )
+    sends = [
+        {"item": world.pension_item, "provider": world.pension, "case": case},  # provided
+        {"item": world.resident_item, "provider": world.board},  # held
+        {"item": world.tax, "provider": world.mayor},  # refused
+    ]
+    outcomes = [
+        linkage_request_send(
+            staff=world.clerk,
+            request_id=uuid.uuid4(),
+            affair=world.affair,
+            addressee_number="000000000012345",
+            **send,
+        ).request
+        for send in sends
+    ]
+    outcomes.append(
+        held_request_decide(staff=world.board_clerk, request=outcomes[1], release=True).request
+    )
+    for request in outcomes:
+        for viewer in (world.mayor, world.board, None):
+            serializer = OutcomeSerializer(request, context={"institution": viewer})
+            generic = serializers.Serializer.to_representation(serializer, request)
+            assert serializer.data == generic

@@ -1,5 +1,6 @@
 """The network service: every outcome is gated, answered and recorded in one transaction."""
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -240,3 +241,27 @@ def test_fail_closed_when_the_ledger_append_fails(world, monkeypatch):
         send(world)
     assert LinkageRequest.objects.count() == 0
     assert LedgerIntake.objects.count() == 0
+
+
+def test_a_request_id_taken_between_read_and_insert_replays_the_first_outcome(world, monkeypatch):
+    """Two sends of one new request id at once: the second read saw no request, its INSERT
+    hits the unique key, and it replays the committed one instead of failing."""
+    request_id = uuid.uuid4()
+    first = send(world, request_id=request_id)
+    real = network.linkage_facts
+    calls = []
+
+    def stale_then_real(**kwargs):
+        facts = real(**kwargs)
+        calls.append(facts.existing_request_id)
+        if len(calls) == 1:  # what the second sender saw before the first committed
+            return dataclasses.replace(facts, existing_request_id=None)
+        return facts
+
+    monkeypatch.setattr(network, "linkage_facts", stale_then_real)
+    again = send(world, request_id=request_id)
+    assert again.replayed
+    assert again.request.pk == first.request.pk
+    assert calls == [first.request.pk, first.request.pk]
+    assert LinkageRequest.objects.count() == 1
+    assert LedgerIntake.objects.count() == 1
