@@ -50,6 +50,26 @@ def test_requests_need_a_valid_key(world, api):
     assert LinkageRequest.objects.count() == 0
 
 
+def test_a_deactivated_key_stops_working(world, api, monkeypatch):
+    from agencies import selectors
+    from agencies.models import AgencySystem
+
+    assert api["mayor"].post("/api/agency/requests", body(), format="json").status_code == 201
+    system = AgencySystem.objects.get(institution=world.mayor)
+    # Deactivated in this process (admin, signal): refused at once.
+    system.is_active = False
+    system.save()
+    assert api["mayor"].post("/api/agency/requests", body(), format="json").status_code == 401
+    # Deactivated by another process (no signal here): refused once API_KEY_TTL has passed.
+    AgencySystem.objects.filter(pk=system.pk).update(is_active=True)
+    assert api["mayor"].post("/api/agency/requests", body(), format="json").status_code == 201
+    AgencySystem.objects.filter(pk=system.pk).update(is_active=False)
+    later = selectors.time.monotonic() + selectors.API_KEY_TTL + 1
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
+    assert api["mayor"].post("/api/agency/requests", body(), format="json").status_code == 401
+    assert LinkageRequest.objects.count() == 2
+
+
 def test_send_read_and_replay(world, api):
     data = body()
     response = api["mayor"].post("/api/agency/requests", data, format="json")
