@@ -129,11 +129,5 @@ class LinkageRequestForm(forms.Form):
                     "or a My Number."
                 )
             )
-        if data.get("member") and not data.get("case"):
-            self.add_error("case", _("A case member needs its case."))
-        route = self.routes.get(data.get("route", ""))
-        case: Case | None = data.get("case")
-        if route is not None and case is not None and case.affair_id != route.affair.pk:
-            self.add_error("case", _("The case belongs to another affair."))
-        data["route_obj"] = route
+        data["route_obj"] = self.routes.get(data.get("route", ""))
         return data

@@ -1,6 +1,7 @@
 """factory_boy factories for the linkage network (used by tests that need a small world)."""
 
 import datetime as dt
+import uuid
 
 import factory
 from django.contrib.auth import get_user_model
@@ -110,3 +111,23 @@ def issue_token(institution, person):
     token = token_build(institution=institution, person=person)
     token.save()
     return token
+
+
+WORLD_ADDRESSEE = "000000000012345"  # the world fixture's person, at the city
+
+
+def send_request(world, **overrides):
+    """A 情報照会 through the network service: by default the world's clerk asks the pension
+    service for the world's person's pension item; any parameter can be overridden."""
+    from agencies.network import linkage_request_send
+
+    params = {
+        "staff": world.clerk,
+        "request_id": uuid.uuid4(),
+        "affair": world.affair,
+        "item": world.pension_item,
+        "provider": world.pension,
+        "addressee_number": WORLD_ADDRESSEE,
+    }
+    params.update(overrides)
+    return linkage_request_send(**params)

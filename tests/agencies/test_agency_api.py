@@ -3,7 +3,7 @@
 import uuid
 
 import pytest
-from factories import AffairFactory, my_number_for
+from factories import AffairFactory, my_number_for, send_request
 from rest_framework.test import APIClient
 
 from agencies.models import Case, LinkageRequest
@@ -190,7 +190,7 @@ def test_outcome_representation_equals_the_declared_fields(world):
     from rest_framework import serializers
 
     from agencies.api import OutcomeSerializer
-    from agencies.network import held_request_decide, linkage_request_send
+    from agencies.network import held_request_decide
     from agencies.services import case_open
 
     case = case_open(
@@ -201,16 +201,7 @@ def test_outcome_representation_equals_the_declared_fields(world):
         {"item": world.resident_item, "provider": world.board},  # held
         {"item": world.tax, "provider": world.mayor},  # refused
     ]
-    outcomes = [
-        linkage_request_send(
-            staff=world.clerk,
-            request_id=uuid.uuid4(),
-            affair=world.affair,
-            addressee_number="000000000012345",
-            **send,
-        ).request
-        for send in sends
-    ]
+    outcomes = [send_request(world, **send).request for send in sends]
     outcomes.append(
         held_request_decide(staff=world.board_clerk, request=outcomes[1], release=True).request
     )

@@ -12,6 +12,7 @@ from factories import (
     AffairFactory,
     StaffFactory,
     my_number_for,
+    send_request,
 )
 
 from agencies import network
@@ -28,7 +29,6 @@ from agencies.network import (
     NotAllowed,
     held_request_decide,
     internal_transfer_send,
-    linkage_request_send,
 )
 from audit.models import LedgerIntake
 
@@ -36,17 +36,7 @@ NOW = dt.datetime(2026, 6, 10, 1, 30, tzinfo=dt.UTC)  # a Wednesday, 10:30 in To
 
 
 def send(w, **overrides):
-    params = {
-        "staff": w.clerk,
-        "request_id": uuid.uuid4(),
-        "affair": w.affair,
-        "item": w.pension_item,
-        "provider": w.pension,
-        "addressee_number": "000000000012345",
-        "now": NOW,
-    }
-    params.update(overrides)
-    return linkage_request_send(**params)
+    return send_request(w, **{"now": NOW, **overrides})
 
 
 def ledger_leaves():

@@ -8,7 +8,14 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
-from factories import DepartmentFactory, PersonFactory, StaffFactory, my_number_for
+from factories import (
+    WORLD_ADDRESSEE,
+    DepartmentFactory,
+    PersonFactory,
+    StaffFactory,
+    my_number_for,
+    send_request,
+)
 
 from agencies.models import (
     AddresseeNumber,
@@ -18,12 +25,11 @@ from agencies.models import (
     LinkageStatus,
     StaffRole,
 )
-from agencies.network import linkage_request_send
 from agencies.services import case_open
 from audit.models import LedgerIntake
 
 NOW = dt.datetime(2026, 6, 10, 1, 30, tzinfo=dt.UTC)  # Wednesday 10:30 in Tokyo
-ADDRESSEE = "000000000012345"
+ADDRESSEE = WORLD_ADDRESSEE
 
 
 @pytest.fixture(autouse=True)
@@ -242,15 +248,7 @@ def test_another_department_cannot_see_or_close_a_case_or_its_requests(world):
         applicant=world.person,
         members=[],
     )
-    outcome = linkage_request_send(
-        staff=world.clerk,
-        request_id=uuid.uuid4(),
-        affair=world.affair,
-        item=world.pension_item,
-        provider=world.pension,
-        case=case,
-        addressee_number=ADDRESSEE,
-    )
+    outcome = send_request(world, case=case)
     neighbour = StaffFactory(
         department=DepartmentFactory(institution=world.mayor), affairs=[world.affair]
     )
@@ -275,14 +273,7 @@ def test_another_department_cannot_see_or_close_a_case_or_its_requests(world):
 
 
 def test_held_queue_is_answered_by_the_provider_operator_only(world):
-    outcome = linkage_request_send(
-        staff=world.clerk,
-        request_id=uuid.uuid4(),
-        affair=world.affair,
-        item=world.resident_item,
-        provider=world.board,
-        addressee_number=ADDRESSEE,
-    )
+    outcome = send_request(world, item=world.resident_item, provider=world.board)
     request_id = outcome.request.request_id
     assert outcome.request.status == LinkageStatus.HELD
     release_url = f"/staff/held/{request_id}/release/"
@@ -311,14 +302,7 @@ def test_held_queue_is_answered_by_the_provider_operator_only(world):
 
 def test_refusal_message_is_shown_in_the_network_style(world):
     world.clerk.assigned_affairs.remove(world.school)
-    outcome = linkage_request_send(
-        staff=world.clerk,
-        request_id=uuid.uuid4(),
-        affair=world.school,
-        item=world.tax,
-        provider=world.pension,
-        addressee_number=ADDRESSEE,
-    )
+    outcome = send_request(world, affair=world.school, item=world.tax)
     url = f"/staff/requests/{outcome.request.request_id}/"
     ja = client_for(world.clerk).get(url).content.decode()
     assert "職員は事務手続「JT02020000000001」の担当として登録されていません。" in ja
