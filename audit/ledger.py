@@ -19,11 +19,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.entries import leaf_bytes
-from audit.models import Checkpoint, LedgerEntry, LedgerIntake, subtree_last_seq
+from audit.models import Checkpoint, LedgerEntry, subtree_last_seq
 from audit.tlog.checkpoint import Checkpoint as CheckpointBody
 from audit.tlog.hashing import leaf_hash
 from audit.tlog.merkle import (
@@ -220,18 +219,25 @@ FROM s LEFT JOIN pg_stat_activity a
 """
 
 
+# The row-value comparison, not "txid > t OR (txid = t AND id > i)": PostgreSQL turns only the
+# former into a start position in the (txid, id) index; the latter scans every integrated row
+# before the first pending one, a cost that grew with the log (420 ms a pass at 660,000).
+_PENDING_SQL = (
+    "SELECT id, leaf FROM audit_ledgerintake WHERE (txid, id) > (%s, %s) AND txid < %s "
+    "ORDER BY txid, id LIMIT %s"
+)
+
+
 def _pending_intake(head: LedgerEntry | None, limit: int) -> list[tuple[int, str]]:
-    rows = LedgerIntake.objects.order_by("txid", "id")
-    if head is not None:
-        last = head.intake
-        rows = rows.filter(Q(txid__gt=last.txid) | Q(txid=last.txid, id__gt=last.id))
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    after = (-1, -1) if head is None else (head.intake.txid, head.intake.id)
+    with connection.cursor() as cursor:
+        horizon = 2**63 - 1  # SQLite: writers are serialised, every committed row is final
+        if connection.vendor == "postgresql":
             cursor.execute(_HORIZON_SQL)
             (horizon,) = cursor.fetchone()
-        rows = rows.filter(txid__lt=horizon)
-    # Plain tuples: building model instances cost a third of the sequencer's time.
-    return list(rows.values_list("id", "leaf")[:limit])
+        # Plain tuples: building model instances cost a third of the sequencer's time.
+        cursor.execute(_PENDING_SQL, [*after, horizon, limit])
+        return [(intake_id, leaf) for intake_id, leaf in cursor.fetchall()]
 
 
 def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
