@@ -1544,17 +1544,23 @@ def demo_logins() -> list[tuple[str, str]]:
             if staff.person_id:
                 what += "（本人の住民記録あり）"
             logins.append((staff.user.username, f"{what}, 担当事務 {staff.n_affairs}件"))
-    # The provider side of the tour: an operator whose institution has requests on hold.
+    # The provider side of the tour: an operator of the institution with most requests on hold.
+    busiest = (
+        LinkageRequest.objects.filter(status=LinkageStatus.HELD)
+        .values("provider")
+        .annotate(n=Count("id"))
+        .order_by("-n", "provider")
+        .first()
+    )
     operator = (
         StaffMember.objects.filter(
-            role=StaffRole.PROVIDER_OPERATOR,
-            institution__in=LinkageRequest.objects.filter(status=LinkageStatus.HELD).values(
-                "provider"
-            ),
+            role=StaffRole.PROVIDER_OPERATOR, institution_id=busiest["provider"]
         )
         .select_related("user", "institution__organization")
         .order_by("user__username")
         .first()
+        if busiest is not None
+        else None
     )
     if operator is not None:
         logins.append(
