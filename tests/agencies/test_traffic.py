@@ -45,6 +45,7 @@ def test_traffic(traffic):
     check_everything_went_through_the_service(output)
     check_misuse_is_labelled(labels)
     check_office_hours(labels)
+    check_demo_logins_include_a_provider_operator_with_work()
 
 
 def check_everything_went_through_the_service(output):
@@ -80,3 +81,21 @@ def check_office_hours(labels):
 def test_bad_traffic_argument(db):
     with pytest.raises(CommandError, match="--traffic takes a number of days"):
         call_command("seed_demo", "--traffic", "-3")
+
+
+def check_demo_logins_include_a_provider_operator_with_work():
+    from django.db.models import Count
+
+    from agencies.demo import demo_logins
+    from agencies.models import LinkageStatus, StaffMember, StaffRole
+
+    held = (
+        LinkageRequest.objects.filter(status=LinkageStatus.HELD)
+        .values("provider")
+        .annotate(n=Count("id"))
+    )
+    most = max(row["n"] for row in held)
+    operators = StaffMember.objects.filter(role=StaffRole.PROVIDER_OPERATOR)
+    shown = [o for o in operators if o.user.username in dict(demo_logins())]
+    assert len(shown) == 1
+    assert held.get(provider=shown[0].institution_id)["n"] == most
