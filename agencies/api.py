@@ -161,7 +161,7 @@ class OutcomeSerializer(serializers.Serializer[LinkageRequest]):
     provider = serializers.CharField(source="provider.code")
     affair = serializers.CharField(source="affair.code")
     item = serializers.CharField(source="item.code")
-    case = serializers.CharField(source="case.reference", allow_null=True, default=None)
+    case = serializers.SerializerMethodField(help_text="the requester's 受付番号 (requester only)")
     nondisclosure = serializers.BooleanField()
     requested_at = serializers.DateTimeField()
     answered_at = serializers.DateTimeField(allow_null=True)
@@ -171,16 +171,22 @@ class OutcomeSerializer(serializers.Serializer[LinkageRequest]):
     def get_message(self, obj: LinkageRequest) -> dict[str, str] | None:
         return network.LinkageOutcome(obj).message
 
+    def _for_requester(self, obj: LinkageRequest) -> bool:
+        viewer = self.context.get("institution")
+        return viewer is not None and obj.requester_id == viewer.pk
+
+    def get_case(self, obj: LinkageRequest) -> str | None:
+        # The requester's own reference: the provider learns the affair, not the file.
+        return obj.case.reference if obj.case is not None and self._for_requester(obj) else None
+
     def get_payload(self, obj: LinkageRequest) -> dict[str, Any] | None:
         # The answer goes to the requester only, never to the provider's listing.
-        viewer = self.context.get("institution")
-        return obj.payload if viewer is not None and obj.requester_id == viewer.pk else None
+        return obj.payload if self._for_requester(obj) else None
 
     def to_representation(self, instance: LinkageRequest) -> dict[str, Any]:
         """The declared fields, written out: DRF's generic path deep-copies every field of the
         serializer on each use, a noticeable share of a request's CPU. A test holds the two
         equal for every outcome."""
-        case = instance.case
         answered_at = instance.answered_at
         return {
             "request_id": str(instance.request_id),
@@ -190,7 +196,7 @@ class OutcomeSerializer(serializers.Serializer[LinkageRequest]):
             "provider": instance.provider.code,
             "affair": instance.affair.code,
             "item": instance.item.code,
-            "case": case.reference if case is not None else None,
+            "case": self.get_case(instance),
             "nondisclosure": instance.nondisclosure,
             "requested_at": _DATETIME.to_representation(instance.requested_at),
             "answered_at": _DATETIME.to_representation(answered_at) if answered_at else None,

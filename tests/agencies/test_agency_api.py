@@ -159,6 +159,9 @@ def test_cases_open_and_close_within_the_institution(world, api):
     assert Case.objects.get(pk=case_id).members.count() == 1
     response = api["mayor"].post("/api/agency/requests", body(case="R8-0001"), format="json")
     assert response.json()["case"] == "R8-0001"
+    # The provider reads the request without the requester's own file reference.
+    request_url = f"/api/agency/requests/{response.json()['request_id']}"
+    assert api["pension"].get(request_url).json()["case"] is None
     close_url = f"/api/agency/cases/{case_id}/close"
     assert (
         api["pension"].post(close_url, {"staff": "pension.clerk"}, format="json").status_code == 404

@@ -248,6 +248,8 @@ def test_another_department_cannot_see_or_close_a_case_or_its_requests(world):
         applicant=world.person,
         members=[],
     )
+    world.clerk.user.username = "mayor-office.clerk"
+    world.clerk.user.save()
     outcome = send_request(world, case=case)
     neighbour = StaffFactory(
         department=DepartmentFactory(institution=world.mayor), affairs=[world.affair]
@@ -264,7 +266,12 @@ def test_another_department_cannot_see_or_close_a_case_or_its_requests(world):
         f"/staff/requests/{outcome.request.request_id}/"
     )
     assert provider_page.status_code == 200
+    # Neither the answer nor the requester's file reference or operator reach the provider.
     assert "老齢基礎年金" not in provider_page.content.decode()
+    assert "R8-0002" not in provider_page.content.decode()
+    assert "mayor-office.clerk" not in provider_page.content.decode()
+    own_page = client_for(world.clerk).get(f"/staff/requests/{outcome.request.request_id}/")
+    assert "R8-0002" in own_page.content.decode()
     # The department itself can close it.
     own = client_for(world.clerk)
     assert own.post(f"/staff/cases/{case.pk}/close/").status_code == 302
