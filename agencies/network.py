@@ -42,6 +42,7 @@ from agencies.models import (
 from agencies.selectors import GateFacts, linkage_facts, person_get_by_my_number
 from audit.entries import subject_pseudonym
 from audit.ledger import ledger_append
+from config.db import insert_returning_pk
 
 # --- refusal reasons, with the network's messages --------------------------------------------
 
@@ -503,7 +504,7 @@ def _send(
         request.nondisclosure, request.payload = nondisclosure, payload
         if status != LinkageStatus.HELD:
             request.answered_at = moment
-    request.save(force_insert=True)
+    insert_returning_pk(request)  # no signal listens to LinkageRequest
     _record(request, "linkage.request")
     return LinkageOutcome(request)
 
