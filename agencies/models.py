@@ -85,6 +85,9 @@ class Institution(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
+        # 日本年金機構 is both the organisation and its one institution: name it once.
+        if self.name == self.organization.name:
+            return self.name
         return f"{self.organization.name} {self.name}"
 
 
