@@ -232,7 +232,7 @@ class SendRequestView(AgencyView):
 
     @extend_schema(
         request=SendRequestInput,
-        responses={200: OutcomeSerializer, 201: OutcomeSerializer},
+        responses={200: OutcomeSerializer, 201: OutcomeSerializer, 409: OutcomeSerializer},
         tags=["agency"],
         summary="Send a 情報照会",
     )
@@ -259,12 +259,14 @@ class SendRequestView(AgencyView):
                 my_number=v.get("my_number"),
                 terminal=v.get("terminal", ""),
             )
-        except network.DuplicateRequestError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:
             # A malformed My Number is a client error; its message never repeats the number.
             raise ValidationError({"my_number": exc.messages}) from None
-        code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
+        code: int = status.HTTP_201_CREATED
+        if outcome.conflict:
+            code = status.HTTP_409_CONFLICT  # refused and recorded; the first request stands
+        elif outcome.replayed:
+            code = status.HTTP_200_OK
         return Response(_outcome(outcome.request, institution), status=code)
 
 

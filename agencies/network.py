@@ -104,6 +104,11 @@ REASONS = {
             "No 符号 (institution token) has been issued for this person.",
         ),
         Reason(
+            "request_id_reused",
+            "照会番号「{request_id}」は別の照会で使用済みです。",
+            "Request id {request_id} was already used for another request.",
+        ),
+        Reason(
             "not_internal",
             "庁内連携は同一機関内の事務の間でのみ行えます。",
             "Internal transfer is possible only between affairs of one institution.",
@@ -127,10 +132,6 @@ REASONS = {
 }
 
 
-class DuplicateRequestError(Exception):
-    """A request id was reused for a different request (the first one stands)."""
-
-
 class NotAllowed(Exception):
     """The acting staff member may not do this (e.g. release another provider's request)."""
 
@@ -143,6 +144,12 @@ class LinkageOutcome:
     replayed: bool = False
 
     @property
+    def conflict(self) -> bool:
+        """True for a request id already used by another request: the refusal is recorded
+        in the ledger, but the request itself is not stored (the id names the first one)."""
+        return self.request.reason == "request_id_reused"
+
+    @property
     def message(self) -> dict[str, str] | None:
         """The reason's code and messages, or None for a plain answer."""
         reason = REASONS.get(self.request.reason)
@@ -153,6 +160,7 @@ class LinkageOutcome:
             item=self.request.item.code,
             requester=self.request.requester.code,
             day=self.request.requested_at.date().isoformat(),
+            request_id=str(self.request.request_id),
         )
 
 
@@ -399,9 +407,10 @@ def linkage_request_send(
     The subject is named by the requester's 宛名番号, or by My Number through the blind
     index. Every outcome (provided, no data, held, refused with a reason) is recorded in the
     same transaction as one ledger entry. The same request id sent again with the same
-    parameters returns the first outcome and records nothing; with other parameters it raises
-    DuplicateRequestError. Two sends of one new request id at the same moment give one
-    request: the second waits for the first, then replays it.
+    parameters returns the first outcome and records nothing; with other parameters it is
+    refused (request_id_reused, outcome.conflict), recorded, and not stored. Two sends of one
+    new request id at the same moment give one request: the second waits for the first, then
+    replays it.
     """
     params: dict[str, Any] = {
         "staff": staff,
@@ -424,6 +433,28 @@ def linkage_request_send(
         if not LinkageRequest.objects.filter(request_id=request_id).exists():
             raise
         return _send(**params)
+
+
+def _refuse_reused_id(attempt: LinkageRequest) -> LinkageOutcome:
+    """Record, without storing it, a request under an id another request already holds.
+
+    Reusing an id could hide a second query behind the first one's outcome, so the attempt
+    is an outcome like any refusal: a ledger entry of its own, under a fresh entry id,
+    pointing at the id it tried to reuse. Nothing is answered.
+    """
+    attempt.status, attempt.reason = LinkageStatus.REFUSED, "request_id_reused"
+    attempt.answered_at = attempt.requested_at
+    attempt.nondisclosure = bool(
+        attempt.subject
+        and attempt.subject.is_protected_on(timezone.localdate(attempt.requested_at))
+    )
+    _record(
+        attempt,
+        "linkage.request",
+        request_id=str(uuid.uuid4()),
+        related_request_id=str(attempt.request_id),
+    )
+    return LinkageOutcome(attempt)
 
 
 @transaction.atomic
@@ -465,8 +496,20 @@ def _send(
             case=case,
         ):
             return LinkageOutcome(existing, replayed=True)
-        raise DuplicateRequestError(
-            "この照会番号は別の照会で使用済みです。 (This request id was used for another request.)"
+        return _refuse_reused_id(
+            LinkageRequest(
+                request_id=request_id,
+                kind="network",
+                requester=requester,
+                provider=provider,
+                staff=staff,
+                affair=affair,
+                item=item,
+                case=case,
+                subject=facts.subject,
+                terminal=terminal,
+                requested_at=now or timezone.now(),
+            )
         )
     moment = now or timezone.now()
     day = timezone.localdate(moment)

@@ -26,6 +26,7 @@ from agencies import network, selectors
 from agencies.forms import CaseApplicantForm, CaseMembersForm, LinkageRequestForm
 from agencies.models import Case, LinkageRequest, Person, StaffMember
 from agencies.services import CaseError, case_close, case_open
+from agencies.templatetags.bilingual import message_in_language
 
 P = ParamSpec("P")
 StaffView = Callable[Concatenate[HttpRequest, StaffMember, P], HttpResponse]
@@ -211,22 +212,24 @@ def request_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     )
     if form.is_bound and form.is_valid():
         data, route = form.cleaned_data, form.cleaned_data["route_obj"]
-        try:
-            outcome = network.linkage_request_send(
-                staff=staff,
-                request_id=data["request_id"],
-                affair=route.affair,
-                item=route.item,
-                provider=route.provider,
-                case=data["case"],
-                addressee_number=data["member"] or data["addressee_number"] or None,
-                my_number=data["my_number"] or None,
-                terminal=_terminal(request),
-            )
-        except network.DuplicateRequestError as exc:
-            form.add_error(None, str(exc))
-        else:
+        outcome = network.linkage_request_send(
+            staff=staff,
+            request_id=data["request_id"],
+            affair=route.affair,
+            item=route.item,
+            provider=route.provider,
+            case=data["case"],
+            addressee_number=data["member"] or data["addressee_number"] or None,
+            my_number=data["my_number"] or None,
+            terminal=_terminal(request),
+        )
+        if not outcome.conflict:
             return redirect("staff:request-detail", request_id=outcome.request.request_id)
+        form.add_error(None, message_in_language(outcome.message))
+        # Sending the form again must be a new request, not the same refusal again.
+        fresh = request.POST.copy()
+        fresh["request_id"] = str(uuid.uuid4())
+        form.data = fresh
     return render(
         request,
         "agencies/staff/request_new.html",

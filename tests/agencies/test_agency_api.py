@@ -82,6 +82,8 @@ def test_send_read_and_replay(world, api):
         "/api/agency/requests", {**data, "item": "TM00000000000004"}, format="json"
     )
     assert conflict.status_code == 409
+    assert conflict.json()["message"]["code"] == "request_id_reused"
+    assert conflict.json()["payload"] is None
     # The requester reads its answer; the provider sees the request but not the answer.
     mine = api["mayor"].get(f"/api/agency/requests/{data['request_id']}").json()
     assert mine["payload"] is not None

@@ -25,7 +25,6 @@ from agencies.models import (
     ProvisionCopy,
 )
 from agencies.network import (
-    DuplicateRequestError,
     NotAllowed,
     held_request_decide,
     internal_transfer_send,
@@ -143,9 +142,25 @@ def test_same_request_id_twice_gives_the_first_outcome_and_records_nothing(world
     assert again.replayed
     assert again.request.pk == first.request.pk
     assert LedgerIntake.objects.count() == 1
-    with pytest.raises(DuplicateRequestError):
-        send(world, request_id=request_id, item=world.resident_item)
-    assert LedgerIntake.objects.count() == 1
+
+
+def test_a_request_id_reused_for_another_request_is_refused_and_recorded(world):
+    request_id = uuid.uuid4()
+    first = send(world, request_id=request_id)
+    reused = send(world, request_id=request_id, item=world.resident_item, provider=world.board)
+    assert reused.conflict
+    assert reused.request.pk is None  # not stored: the id names the first request
+    assert (reused.request.status, reused.request.reason) == ("refused", "request_id_reused")
+    assert reused.request.payload is None
+    assert reused.message["ja"] == f"照会番号「{request_id}」は別の照会で使用済みです。"
+    assert LinkageRequest.objects.get(request_id=request_id).pk == first.request.pk
+    original, refusal = ledger_leaves()
+    assert refusal["type"] == "linkage.request"
+    assert (refusal["outcome"], refusal["reason"]) == ("refused", "request_id_reused")
+    assert refusal["related_request_id"] == str(request_id)
+    assert refusal["request_id"] != original["request_id"]
+    assert (refusal["item"], refusal["provider"]) == (world.resident_item.code, world.board.code)
+    assert refusal["subject"] == original["subject"]  # the resident sees the attempt too
 
 
 def test_manual_answer_copy_is_held_then_released_with_its_own_entry(world):

@@ -128,6 +128,25 @@ def test_query_form_sends_through_the_network_and_shows_the_answer(world):
     assert LedgerIntake.objects.count() == 1
 
 
+def test_a_reused_request_id_is_shown_as_the_networks_refusal(world):
+    first = send_request(world)
+    client = client_for(world.clerk)
+    response = client.post(
+        "/staff/requests/new/",
+        {
+            "request_id": str(first.request.request_id),
+            "route": route(world, world.affair, world.resident_item, world.board),
+            "addressee_number": ADDRESSEE,
+        },
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f"照会番号「{first.request.request_id}」は別の照会で使用済みです。" in page
+    # The refusal is recorded; sending the form again is a new request under a new id.
+    assert LedgerIntake.objects.count() == 2
+    assert f'value="{first.request.request_id}"' not in page
+
+
 def test_a_forged_route_is_refused_by_the_form_and_nothing_is_written(world):
     client = client_for(world.clerk)
     for forged in (
