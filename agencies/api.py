@@ -27,7 +27,6 @@ from rest_framework.views import APIView
 
 from agencies import network, reference
 from agencies.models import (
-    AddresseeNumber,
     Affair,
     AgencySystem,
     Case,
@@ -38,7 +37,12 @@ from agencies.models import (
     Person,
     StaffMember,
 )
-from agencies.selectors import agency_system_for_key, case_by_reference, staff_by_username
+from agencies.selectors import (
+    agency_system_for_key,
+    case_by_reference,
+    person_by_addressee_number,
+    staff_by_username,
+)
 from agencies.services import CaseError, case_close, case_open
 
 
@@ -107,16 +111,12 @@ class AgencyView(APIView):
         return staff
 
     def person(self, request: Request, addressee_number: str, field: str) -> Person:
-        found = (
-            AddresseeNumber.objects.filter(
-                organization_id=self.institution(request).organization_id, number=addressee_number
-            )
-            .select_related("person")
-            .first()
+        found = person_by_addressee_number(
+            organization_id=self.institution(request).organization_id, number=addressee_number
         )
         if found is None:
             raise ValidationError({field: "no person with this addressee number"})
-        return found.person
+        return found
 
 
 @extend_schema_field(OpenApiTypes.STR)

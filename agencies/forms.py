@@ -4,7 +4,7 @@ check again, so a hand-made POST gets the same refusal as the API would give."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -14,11 +14,24 @@ from agencies.codes import normalize_my_number
 from agencies.models import Affair, Case, Person, StaffMember
 from agencies.network import Route
 
-ADDRESSEE_NUMBER = forms.RegexField(
-    regex=r"^[0-9]{1,15}$",
-    label=_("Addressee number"),
-    error_messages={"invalid": _("An addressee number is 1 to 15 digits.")},
-)
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+    StrOrPromise = str | _StrPromise
+
+
+def addressee_number_field(
+    *, required: bool, label: StrOrPromise | None = None
+) -> forms.RegexField:
+    """A 宛名番号 input: 1 to 15 digits."""
+    return forms.RegexField(
+        regex=r"^[0-9]{1,15}$",
+        required=required,
+        label=label or _("Addressee number"),
+        error_messages={"invalid": _("An addressee number is 1 to 15 digits.")},
+    )
+
+
 REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
 
 
@@ -33,14 +46,13 @@ class CaseApplicantForm(forms.Form):
             "invalid": _("Letters, digits and . _ / - only, at most 40, starting with one.")
         },
     )
-    applicant = ADDRESSEE_NUMBER
+    applicant = addressee_number_field(required=True, label=_("Applicant's addressee number"))
 
     def __init__(self, *args: Any, staff: StaffMember, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.staff = staff
         affairs = staff.assigned_affairs.order_by("code")
         cast(forms.ModelChoiceField, self.fields["affair"]).queryset = affairs
-        self.fields["applicant"].label = _("Applicant's addressee number")
 
 
 class CaseMembersForm(CaseApplicantForm):
@@ -71,12 +83,7 @@ class LinkageRequestForm(forms.Form):
         queryset=Case.objects.none(), required=False, label=_("Case"), empty_label=_("(no case)")
     )
     member = forms.ChoiceField(required=False, label=_("Case member"))
-    addressee_number = forms.RegexField(
-        regex=r"^[0-9]{1,15}$",
-        required=False,
-        label=_("Addressee number"),
-        error_messages={"invalid": _("An addressee number is 1 to 15 digits.")},
-    )
+    addressee_number = addressee_number_field(required=False)
     my_number = forms.CharField(
         required=False,
         label=_("My Number"),

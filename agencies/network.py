@@ -25,7 +25,6 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
 from agencies.models import (
-    AddresseeNumber,
     Affair,
     Case,
     Consent,
@@ -39,7 +38,7 @@ from agencies.models import (
     StaffMember,
     StaffRole,
 )
-from agencies.selectors import GateFacts, linkage_facts, person_get_by_my_number
+from agencies.selectors import GateFacts, linkage_facts, person_by_addressee_number
 from audit.entries import subject_pseudonym
 from audit.ledger import ledger_append
 from config.db import insert_returning_pk
@@ -281,23 +280,6 @@ def permitted_routes(*, requester: Institution, affairs: list[Affair], day: dt.d
 # --- the request ---------------------------------------------------------------------------------
 
 
-def _resolve_subject(
-    *, staff: StaffMember, addressee_number: str | None, my_number: str | None
-) -> Person | None:
-    if my_number:
-        return person_get_by_my_number(my_number=my_number)
-    if addressee_number:
-        found = (
-            AddresseeNumber.objects.filter(
-                organization_id=staff.institution.organization_id, number=addressee_number
-            )
-            .select_related("person")
-            .first()
-        )
-        return found.person if found is not None else None
-    return None
-
-
 def _gate(
     *,
     staff: StaffMember,
@@ -435,28 +417,6 @@ def linkage_request_send(
         return _send(**params)
 
 
-def _refuse_reused_id(attempt: LinkageRequest) -> LinkageOutcome:
-    """Record, without storing it, a request under an id another request already holds.
-
-    Reusing an id could hide a second query behind the first one's outcome, so the attempt
-    is an outcome like any refusal: a ledger entry of its own, under a fresh entry id,
-    pointing at the id it tried to reuse. Nothing is answered.
-    """
-    attempt.status, attempt.reason = LinkageStatus.REFUSED, "request_id_reused"
-    attempt.answered_at = attempt.requested_at
-    attempt.nondisclosure = bool(
-        attempt.subject
-        and attempt.subject.is_protected_on(timezone.localdate(attempt.requested_at))
-    )
-    _record(
-        attempt,
-        "linkage.request",
-        request_id=str(uuid.uuid4()),
-        related_request_id=str(attempt.request_id),
-    )
-    return LinkageOutcome(attempt)
-
-
 @transaction.atomic
 def _send(
     *,
@@ -482,46 +442,8 @@ def _send(
         addressee_number=addressee_number,
         my_number=my_number,
     )
-    if facts.existing_request_id is not None:
-        existing = LinkageRequest.objects.select_related(
-            "affair", "item", "requester", "provider"
-        ).get(pk=facts.existing_request_id)
-        if _same_request(
-            existing,
-            staff=staff,
-            affair=affair,
-            item=item,
-            provider=provider,
-            requester=requester,
-            case=case,
-        ):
-            return LinkageOutcome(existing, replayed=True)
-        return _refuse_reused_id(
-            LinkageRequest(
-                request_id=request_id,
-                kind="network",
-                requester=requester,
-                provider=provider,
-                staff=staff,
-                affair=affair,
-                item=item,
-                case=case,
-                subject=facts.subject,
-                terminal=terminal,
-                requested_at=now or timezone.now(),
-            )
-        )
     moment = now or timezone.now()
     day = timezone.localdate(moment)
-    reason = _gate(
-        staff=staff,
-        requester=requester,
-        affair=affair,
-        provider=provider,
-        item=item,
-        facts=facts,
-        day=day,
-    )
     subject = facts.subject
     request = LinkageRequest(
         request_id=request_id,
@@ -536,6 +458,31 @@ def _send(
         terminal=terminal,
         requested_at=moment,
     )
+    if facts.existing_request_id is not None:
+        existing = LinkageRequest.objects.select_related(
+            "affair", "item", "requester", "provider"
+        ).get(pk=facts.existing_request_id)
+        if _same_request(
+            existing,
+            staff=staff,
+            affair=affair,
+            item=item,
+            provider=provider,
+            requester=requester,
+            case=case,
+        ):
+            return LinkageOutcome(existing, replayed=True)
+        reason = "request_id_reused"
+    else:
+        reason = _gate(
+            staff=staff,
+            requester=requester,
+            affair=affair,
+            provider=provider,
+            item=item,
+            facts=facts,
+            day=day,
+        )
     if reason:
         request.status, request.reason = LinkageStatus.REFUSED, reason
         request.nondisclosure = bool(subject and subject.is_protected_on(day))
@@ -547,6 +494,17 @@ def _send(
         request.nondisclosure, request.payload = nondisclosure, payload
         if status != LinkageStatus.HELD:
             request.answered_at = moment
+    if request.reason == "request_id_reused":
+        # Reusing an id could hide a second query behind the first one's outcome, so the
+        # attempt is recorded like any refusal, under a fresh entry id pointing at the id it
+        # tried to reuse; it is not stored, since that id names the first request.
+        _record(
+            request,
+            "linkage.request",
+            request_id=str(uuid.uuid4()),
+            related_request_id=str(request_id),
+        )
+        return LinkageOutcome(request)
     insert_returning_pk(request)  # no signal listens to LinkageRequest
     _record(request, "linkage.request")
     return LinkageOutcome(request)
@@ -572,7 +530,13 @@ def internal_transfer_send(
     """
     moment = now or timezone.now()
     institution = staff.institution
-    subject = _resolve_subject(staff=staff, addressee_number=addressee_number, my_number=None)
+    subject = (
+        person_by_addressee_number(
+            organization_id=institution.organization_id, number=addressee_number
+        )
+        if addressee_number
+        else None
+    )
     request = LinkageRequest(
         request_id=request_id,
         kind="internal",

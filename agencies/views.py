@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from agencies import network, selectors
 from agencies.forms import CaseApplicantForm, CaseMembersForm, LinkageRequestForm
-from agencies.models import Case, LinkageRequest, Person, StaffMember
+from agencies.models import Case, LinkageRequest, LinkageStatus, Person, StaffMember
 from agencies.services import CaseError, case_close, case_open
 from agencies.templatetags.bilingual import message_in_language
 
@@ -271,7 +271,7 @@ def request_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
 
 def _can_decide(staff: StaffMember, found: LinkageRequest) -> bool:
     return (
-        found.status == "held"
+        found.status == LinkageStatus.HELD
         and found.provider_id == staff.institution_id
         and staff.role in network.DECIDING_ROLES
     )
