@@ -9,7 +9,6 @@ Every request is a distinct, permitted 情報照会 under an open case.
 
 from __future__ import annotations
 
-import http.client
 import json
 import multiprocessing
 import os
@@ -22,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,17 +78,52 @@ def _templates(limit: int = 2000) -> tuple[dict[int, str], list[dict[str, Any]]]
     return keys, bodies
 
 
+def _wire_requests(keys: dict[int, str], bodies: list[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
+    """Each body as the bytes of an HTTP/1.1 request, split where its request id goes.
+
+    The client writes these to the socket itself: http.client's header handling cost the
+    shared CPUs a tenth of what the server spent per request, and a load generator should
+    measure the server, not itself. `Connection: close` makes the end of the response the
+    end of the stream, whatever the server's worker class.
+    """
+    wire = []
+    for template in bodies:
+        body = dict(template)
+        key = keys[body.pop("key_of")]
+        body["request_id"] = "\0"
+        head, tail = json.dumps(body).encode().split(b"\\u0000")
+        headers = (
+            "POST /api/agency/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(head) + 36 + len(tail)}\r\nConnection: close\r\n\r\n"
+        )
+        wire.append((headers.encode() + head, tail))
+    return wire
+
+
+def _exchange(port: int, request: bytes) -> int:
+    """Send one request on a new connection; read the whole response; return its status."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    response = b"".join(chunks)
+    if not response.startswith(b"HTTP/1.1 "):
+        raise RuntimeError(f"not an HTTP response: {response[:40]!r}")
+    return int(response[9:12])
+
+
 def _client(
     port: int,
-    keys: dict[int, str],
-    bodies: list[dict[str, Any]],
+    wire: list[tuple[bytes, bytes]],
     seconds: float,
     rate: float | None,
     offset: int,
     out: Any,
 ) -> None:
-    """One client process: send until the time is up; report (latencies, statuses)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    """One client process: send until the time is up; report (latencies, statuses, elapsed,
+    its own CPU seconds)."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     started = time.perf_counter()
@@ -101,52 +136,116 @@ def _client(
             due = started + n / rate
             if due > now:
                 time.sleep(due - now)
-        body = dict(bodies[(offset + n) % len(bodies)])
-        key = keys[body.pop("key_of")]
-        body["request_id"] = str(uuid.uuid4())
-        payload = json.dumps(body).encode()
+        head, tail = wire[(offset + n) % len(wire)]
+        request = head + str(uuid.uuid4()).encode() + tail
         t0 = time.perf_counter()
-        conn.request(
-            "POST",
-            "/api/agency/requests",
-            payload,
-            {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        )
-        response = conn.getresponse()
-        response.read()
+        status = _exchange(port, request)
         latencies.append(time.perf_counter() - t0)
-        statuses[response.status] = statuses.get(response.status, 0) + 1
+        statuses[status] = statuses.get(status, 0) + 1
         n += 1
-    out.put((latencies, statuses, time.perf_counter() - started))
+    out.put((latencies, statuses, time.perf_counter() - started, time.process_time()))
+
+
+@dataclass
+class Phase:
+    """One load phase: its rate, latencies, statuses and where the machine's CPU went."""
+
+    rate: float
+    latencies: list[float]
+    statuses: dict[int, int]
+    cpu_ms: dict[str, float]  # per request, by process group
+
+    def summary(self) -> str:
+        lat = self.latencies
+        cpu = ", ".join(f"{name} {ms:.2f}" for name, ms in self.cpu_ms.items())
+        return (
+            f"{self.rate:,.0f} requests/s; p50 {statistics.median(lat) * 1000:.1f} ms, p99 "
+            f"{_p99(lat) * 1000:.1f} ms; statuses {self.statuses}; CPU ms per request: {cpu}"
+        )
 
 
 def _drive(
     port: int,
-    keys: dict[int, str],
-    bodies: list[dict[str, Any]],
+    wire: list[tuple[bytes, bytes]],
+    groups: dict[str, Callable[[], float]],
     *,
     clients: int,
     seconds: float,
     total_rate: float | None,
-) -> tuple[float, list[float], dict[int, int]]:
+) -> Phase:
     out: Any = _FORK.Queue()
     rate = total_rate / clients if total_rate else None
     procs = [
-        _FORK.Process(target=_client, args=(port, keys, bodies, seconds, rate, i * 997, out))
+        _FORK.Process(target=_client, args=(port, wire, seconds, rate, i * 997, out))
         for i in range(clients)
     ]
+    before = {name: cpu() for name, cpu in groups.items()}
     for p in procs:
         p.start()
     results = [out.get() for _ in procs]
+    spent = {name: cpu() - before[name] for name, cpu in groups.items()}
     for p in procs:
         p.join()
+    spent["clients"] = sum(r[3] for r in results)
     latencies = [x for r in results for x in r[0]]
     statuses: dict[int, int] = {}
     for r in results:
         for code, count in r[1].items():
             statuses[code] = statuses.get(code, 0) + count
     elapsed = max(r[2] for r in results)
-    return len(latencies) / elapsed, latencies, statuses
+    count = max(1, len(latencies))
+    return Phase(
+        rate=len(latencies) / elapsed,
+        latencies=latencies,
+        statuses=statuses,
+        cpu_ms={name: seconds * 1000 / count for name, seconds in spent.items()},
+    )
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _process_table() -> dict[int, tuple[int, str, float]]:
+    """Every process: pid -> (parent pid, command name, CPU seconds so far). Linux /proc."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # exited while we looked
+            continue
+        name = stat[stat.index(b"(") + 1 : stat.rindex(b")")].decode(errors="replace")
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        cpu = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+        table[int(entry.name)] = (int(fields[1]), name, cpu)
+    return table
+
+
+def _tree_cpu(root: int) -> Callable[[], float]:
+    """CPU seconds of a process and all its living descendants."""
+
+    def cpu() -> float:
+        table = _process_table()
+        tree = {root}
+        while grown := {pid for pid, (parent, _, _) in table.items() if parent in tree} - tree:
+            tree |= grown
+        return sum(table[pid][2] for pid in tree if pid in table)
+
+    return cpu
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL server process on the machine (the bench's database
+    server is local; the other clusters' share is noise, reported with it)."""
+    return sum(seconds for _, name, seconds in _process_table().values() if name == "postgres")
+
+
+def _cpu_groups(web: int, sequencer: int) -> dict[str, Callable[[], float]]:
+    if not os.path.isdir("/proc/self"):
+        return {}  # no /proc: no CPU split, the rates still stand
+    return {"web": _tree_cpu(web), "database": _postgres_cpu, "sequencer": _tree_cpu(sequencer)}
 
 
 def _free_port() -> int:
@@ -166,7 +265,12 @@ def _wait_for(port: int, deadline: float) -> None:
 
 
 def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> None:
-    """Throughput with `clients` closed-loop clients, then latency at `rate` requests/s."""
+    """Throughput with `clients` closed-loop clients, then latency at `rate` requests/s.
+
+    Each phase reports the CPU time per request of the gunicorn workers, the PostgreSQL
+    server, the sequencer and the clients, read from /proc: with everything on one machine
+    these add up to the budget the rate leaves (cores / rate), and they move much less from
+    run to run than the rate does."""
     if not AgencySystem.objects.filter(name="bench").exists():
         call_command(
             "seed_demo", "--residents", "2000", "--no-progress", "--api-keys-file", "/dev/null"
@@ -174,6 +278,7 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
     keys, bodies = _templates()
     if not bodies:
         raise RuntimeError("the demo world has no open case to send requests under")
+    wire = _wire_requests(keys, bodies)
     db = settings.DATABASES["default"]
     env = dict(os.environ)
     env["DATABASE_URL"] = (
@@ -199,25 +304,14 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
     sequencer = subprocess.Popen(
         [sys.executable, "manage.py", "ledger_sequencer"], cwd=ROOT, env=env, start_new_session=True
     )
+    groups = _cpu_groups(web.pid, sequencer.pid)
     try:
         _wait_for(port, time.monotonic() + 30)
-        _drive(port, keys, bodies, clients=clients, seconds=2, total_rate=None)  # warm up
-        throughput, lat, statuses = _drive(
-            port, keys, bodies, clients=clients, seconds=seconds, total_rate=None
-        )
-        say(
-            f"throughput, {clients} clients: {throughput:,.0f} requests/s; p50 "
-            f"{statistics.median(lat) * 1000:.1f} ms, p99 {_p99(lat) * 1000:.1f} ms; "
-            f"statuses {statuses}"
-        )
-        achieved, lat, statuses = _drive(
-            port, keys, bodies, clients=clients, seconds=seconds, total_rate=rate
-        )
-        say(
-            f"fixed rate {rate:.0f}/s: achieved {achieved:,.0f} requests/s; p50 "
-            f"{statistics.median(lat) * 1000:.1f} ms, p99 {_p99(lat) * 1000:.1f} ms; "
-            f"statuses {statuses}"
-        )
+        _drive(port, wire, groups, clients=clients, seconds=2, total_rate=None)  # warm up
+        phase = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=None)
+        say(f"throughput, {clients} clients: {phase.summary()}")
+        phase = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=rate)
+        say(f"fixed rate {rate:.0f}/s: achieved {phase.summary()}")
     finally:
         for proc in (web, sequencer):
             proc.send_signal(signal.SIGTERM)

@@ -17,6 +17,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 
 from agencies.codes import normalize_my_number
 from agencies.models import (
@@ -186,6 +187,15 @@ _PERSON_FIELDS = ["id", "public_id", "disclosure_protected", "protected_from", "
 _COPY_FIELDS = ["id", "payload", "manual_answer", "nondisclosure"]
 
 
+def _aware(value: Any) -> dt.datetime | None:
+    # sqlite3 may hand timestamps back as text, and stores them as naive UTC.
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
 def _date(value: Any) -> dt.date | None:
     # sqlite3 hands dates back as ISO text; psycopg as dates.
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
@@ -265,35 +275,64 @@ def linkage_facts(
     )
 
 
-_STAFF_SQL = """
-SELECT s.id, s.department_id, s.role, s.audit_pseudonym
-FROM agencies_staffmember s JOIN {users} u ON u.id = s.user_id
-WHERE u.username = %(username)s AND s.institution_id = %(institution)s AND u.is_active = %(yes)s
+_OPERATOR_AND_CASE_SQL = """
+SELECT s.id, s.department_id, s.role, s.audit_pseudonym,
+       c.id, c.affair_id, c.department_id, c.reference, c.closed_at
+FROM (SELECT 1 AS one) AS anchor
+LEFT JOIN agencies_staffmember s ON s.id = (
+    SELECT s2.id FROM agencies_staffmember s2 JOIN {users} u ON u.id = s2.user_id
+    WHERE u.username = %(username)s AND s2.institution_id = %(institution)s
+      AND u.is_active = %(yes)s
+)
+LEFT JOIN agencies_case c ON c.id = (
+    SELECT c2.id FROM agencies_case c2 JOIN agencies_department d ON d.id = c2.department_id
+    WHERE d.institution_id = %(institution)s AND c2.reference = %(reference)s
+    ORDER BY c2.id LIMIT 1
+)
 """
+_STAFF_FIELDS = ["id", "department_id", "role", "audit_pseudonym"]
+_CASE_FIELDS = ["id", "affair_id", "department_id", "reference", "closed_at"]
 
 
 @cache
-def _staff_sql() -> str:
-    return _STAFF_SQL.format(users=get_user_model()._meta.db_table)
+def _operator_and_case_sql() -> str:
+    return _OPERATOR_AND_CASE_SQL.format(users=get_user_model()._meta.db_table)
+
+
+def operator_and_case(
+    *, institution: Institution, username: str, case_reference: str | None = None
+) -> tuple[StaffMember | None, Case | None]:
+    """The institution's active staff member with this username, and its case with this
+    受付番号 (two departments may use one reference: the lowest id wins, as the agency API
+    has always resolved it); None for either that is not there.
+
+    Partial instances (staff: institution, department, role, pseudonym; case: affair,
+    department, reference, closing time) read in one statement: the agency API names its
+    operator, and usually a case, on every request."""
+    row = fetch_one(
+        _operator_and_case_sql(),
+        {
+            "username": username,
+            "institution": institution.pk,
+            "yes": True,
+            # No reference never matches: an empty string is not a case's 受付番号.
+            "reference": case_reference or "",
+        },
+    )
+    assert row is not None  # the anchor row is always there
+    staff = case = None
+    if row[0] is not None:
+        staff = StaffMember.from_db(connection.alias, _STAFF_FIELDS, list(row[:4]))
+        staff.institution = institution
+    if row[4] is not None:
+        case = Case.from_db(connection.alias, _CASE_FIELDS, [*row[4:8], _aware(row[8])])
+    return staff, case
 
 
 def staff_by_username(*, institution: Institution, username: str) -> StaffMember | None:
-    """The active staff member with this username in the institution, or None.
-
-    A partial instance (institution, department, role, pseudonym loaded): the agency API
-    names its operator on every request, so this is one plain statement."""
-    row = fetch_one(
-        _staff_sql(), {"username": username, "institution": institution.pk, "yes": True}
-    )
-    if row is None:
-        return None
-    staff = StaffMember.from_db(
-        connection.alias,
-        ["id", "department_id", "role", "audit_pseudonym"],
-        list(row),
-    )
-    staff.institution = institution
-    return staff
+    """The active staff member with this username in the institution, or None (see
+    operator_and_case)."""
+    return operator_and_case(institution=institution, username=username)[0]
 
 
 # --- agency API keys, remembered briefly ---------------------------------------------------------
@@ -334,25 +373,3 @@ def forget_agency_keys(**_: object) -> None:
 
 post_save.connect(forget_agency_keys, sender=AgencySystem, dispatch_uid="agency-keys-save")
 post_delete.connect(forget_agency_keys, sender=AgencySystem, dispatch_uid="agency-keys-delete")
-
-
-_CASE_SQL = """
-SELECT c.id, c.affair_id, c.department_id, c.reference, c.closed_at
-FROM agencies_case c JOIN agencies_department d ON d.id = c.department_id
-WHERE d.institution_id = %(institution)s AND c.reference = %(reference)s
-"""
-
-
-def case_by_reference(*, institution: Institution, reference: str) -> Case | None:
-    """A case of the institution by its 受付番号 (partial instance: affair, department,
-    reference, closing time), or None. Two departments may use one reference; the lowest
-    id wins, as the agency API has always resolved it."""
-    row = fetch_one(
-        _CASE_SQL + " ORDER BY c.id LIMIT 1",
-        {"institution": institution.pk, "reference": reference},
-    )
-    if row is None:
-        return None
-    return Case.from_db(
-        connection.alias, ["id", "affair_id", "department_id", "reference", "closed_at"], list(row)
-    )

@@ -30,9 +30,12 @@ timeout = 30
 graceful_timeout = 30
 
 # Recycle each worker after a while so a slow leak stays bounded; the jitter keeps the workers
-# from all restarting in the same second.
-max_requests = 2000
-max_requests_jitter = 200
+# from all restarting in the same second. A restart costs about a second of CPU (the worker
+# imports Django and the project again), so the period is counted in minutes at full load, not
+# seconds: at 2,000 requests a 2-core machine serving 500 requests/s spent a tenth of its CPU
+# re-importing (docs/benchmarks.md).
+max_requests = 50_000
+max_requests_jitter = 5_000
 
 # Each worker imports the app itself: no database connection or key material is inherited
 # across fork, and a HUP reload picks up new code.

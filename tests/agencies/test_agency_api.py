@@ -172,6 +172,58 @@ def test_cases_open_and_close_within_the_institution(world, api):
     assert api["mayor"].post(close_url, {"staff": "mayor.clerk"}, format="json").status_code == 409
 
 
+def test_operator_and_case_are_looked_up_in_the_callers_institution_only(world, api):
+    """The operator and the case travel by name (username, 受付番号): another institution's
+    of the same name is not found, even within one organization."""
+    Case.objects.create(
+        affair=world.school,
+        department=world.board_clerk.department,
+        reference="R8-0003",
+        applicant=world.person,
+        opened_by=world.board_clerk,
+    )
+    borrowed = api["mayor"].post("/api/agency/requests", body(case="R8-0003"), format="json")
+    assert borrowed.status_code == 400
+    assert set(borrowed.json()) == {"case"}
+    other_operator = api["mayor"].post(
+        "/api/agency/requests", body(staff="board.clerk", case="R8-0003"), format="json"
+    )
+    assert other_operator.status_code == 400
+    assert set(other_operator.json()) == {"staff"}
+    world.clerk.user.is_active = False
+    world.clerk.user.save()
+    assert api["mayor"].post("/api/agency/requests", body(), format="json").status_code == 400
+    assert LinkageRequest.objects.count() == 0
+
+
+def test_the_api_speaks_json_only(world, api):
+    form = api["mayor"].post("/api/agency/requests", body(), format="multipart")
+    assert form.status_code == 415
+    # Whatever the caller accepts, the answer is JSON.
+    answer = api["mayor"].post(
+        "/api/agency/requests", body(), format="json", HTTP_ACCEPT="text/html"
+    )
+    assert answer.status_code == 201
+    assert answer["Content-Type"] == "application/json"
+    assert LinkageRequest.objects.count() == 1
+
+
+def test_flat_input_serializers_copy_their_fields_per_instance():
+    from rest_framework import serializers
+
+    from agencies.api import DecideInput, FlatInputSerializer
+
+    first, second = DecideInput(data={"staff": "a"}), DecideInput(data={"staff": ""})
+    assert first.is_valid() and not second.is_valid()
+    assert first.fields["staff"] is not second.fields["staff"]
+    assert first.fields["staff"].parent is first and second.fields["staff"].parent is second
+    assert DecideInput._declared_fields["staff"].parent is None  # the declaration stays unbound
+    with pytest.raises(TypeError, match="plain fields"):
+
+        class Nested(FlatInputSerializer):
+            members = serializers.ListField(child=serializers.CharField())
+
+
 def test_case_for_an_unassigned_affair_is_refused(world, api):
     unassigned = AffairFactory(code="JT07070000000007")
     response = api["mayor"].post(
