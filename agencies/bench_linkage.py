@@ -2,8 +2,8 @@
 
 In the scratch database it loads a small demo world, starts gunicorn with the deployment's
 configuration (deploy/gunicorn.conf.py: 2 x CPUs + 1 sync workers) and the ledger sequencer,
-then drives POST /api/agency/requests from client processes: first as fast as they go
-(throughput), then at a fixed rate (latency).
+then drives POST /api/agency/requests from one load-generating process: first with a fixed
+number of requests in flight (throughput), then at a fixed rate (latency).
 Every request is a distinct, permitted 情報照会 under an open case.
 """
 
@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import random
+import selectors
 import signal
 import socket
 import statistics
@@ -23,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.management import call_command
@@ -101,48 +102,74 @@ def _wire_requests(keys: dict[int, str], bodies: list[dict[str, Any]]) -> list[t
     return wire
 
 
-def _exchange(port: int, request: bytes) -> int:
-    """Send one request on a new connection; read the whole response; return its status."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
-        conn.sendall(request)
-        chunks = []
-        while chunk := conn.recv(65536):
-            chunks.append(chunk)
-    response = b"".join(chunks)
-    if not response.startswith(b"HTTP/1.1 "):
-        raise RuntimeError(f"not an HTTP response: {response[:40]!r}")
-    return int(response[9:12])
-
-
-def _client(
+def _load(
     port: int,
     wire: list[tuple[bytes, bytes]],
     seconds: float,
+    concurrency: int,
     rate: float | None,
-    offset: int,
     out: Any,
 ) -> None:
-    """One client process: send until the time is up; report (latencies, statuses, elapsed,
-    its own CPU seconds)."""
+    """The load generator, one process, non-blocking sockets.
+
+    Without a rate it keeps `concurrency` requests in flight (closed loop: throughput).
+    With one, request k is due at k / rate seconds (open loop, at most `concurrency` in
+    flight) and its latency counts from when it was due, so a server that falls behind is
+    charged for the wait rather than slowing the clock (no coordinated omission).
+    Each request is a new connection, written whole and read to the end of the stream.
+    Reports (latencies, statuses, elapsed, own CPU seconds); status 0 is a failed connection.
+    """
+    selector = selectors.DefaultSelector()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     started = time.perf_counter()
-    n = 0
+    deadline = started + seconds
+    sent = in_flight = 0
+
+    def due(k: int, now: float) -> float:
+        return started + k / rate if rate else now
+
+    def finish(conn: socket.socket, state: list[Any]) -> None:
+        nonlocal in_flight
+        selector.unregister(conn)
+        conn.close()
+        in_flight -= 1
+        latencies.append(time.perf_counter() - state[1])
+        response = b"".join(state[2])
+        status = int(response[9:12]) if response.startswith(b"HTTP/1.1 ") else 0
+        statuses[status] = statuses.get(status, 0) + 1
+
     while True:
         now = time.perf_counter()
-        if now - started >= seconds:
+        if now < deadline:
+            while in_flight < concurrency and due(sent, now) <= now:
+                head, tail = wire[sent % len(wire)]
+                conn = socket.socket()
+                conn.setblocking(False)
+                conn.connect_ex(("127.0.0.1", port))
+                request = head + str(uuid.uuid4()).encode() + tail
+                selector.register(conn, selectors.EVENT_WRITE, [request, due(sent, now), []])
+                sent += 1
+                in_flight += 1
+        elif not in_flight:
             break
-        if rate:
-            due = started + n / rate
-            if due > now:
-                time.sleep(due - now)
-        head, tail = wire[(offset + n) % len(wire)]
-        request = head + str(uuid.uuid4()).encode() + tail
-        t0 = time.perf_counter()
-        status = _exchange(port, request)
-        latencies.append(time.perf_counter() - t0)
-        statuses[status] = statuses.get(status, 0) + 1
-        n += 1
+        wait = None  # until a response moves, unless the next request falls due before
+        if rate and now < deadline and in_flight < concurrency:
+            wait = max(0.0, due(sent, now) - now)
+        for key, events in selector.select(wait):
+            conn, state = cast(socket.socket, key.fileobj), key.data
+            try:
+                if events & selectors.EVENT_WRITE:
+                    state[0] = state[0][conn.send(state[0]) :]
+                    if not state[0]:
+                        selector.modify(conn, selectors.EVENT_READ, state)
+                elif chunk := conn.recv(65536):
+                    state[2].append(chunk)
+                else:
+                    finish(conn, state)
+            except OSError:  # refused or reset: counted as status 0
+                state[2].clear()
+                finish(conn, state)
     out.put((latencies, statuses, time.perf_counter() - started, time.process_time()))
 
 
@@ -174,25 +201,13 @@ def _drive(
     total_rate: float | None,
 ) -> Phase:
     out: Any = _FORK.Queue()
-    rate = total_rate / clients if total_rate else None
-    procs = [
-        _FORK.Process(target=_client, args=(port, wire, seconds, rate, i * 997, out))
-        for i in range(clients)
-    ]
+    load = _FORK.Process(target=_load, args=(port, wire, seconds, clients, total_rate, out))
     before = {name: cpu() for name, cpu in groups.items()}
-    for p in procs:
-        p.start()
-    results = [out.get() for _ in procs]
+    load.start()
+    latencies, statuses, elapsed, client_cpu = out.get()
     spent = {name: cpu() - before[name] for name, cpu in groups.items()}
-    for p in procs:
-        p.join()
-    spent["clients"] = sum(r[3] for r in results)
-    latencies = [x for r in results for x in r[0]]
-    statuses: dict[int, int] = {}
-    for r in results:
-        for code, count in r[1].items():
-            statuses[code] = statuses.get(code, 0) + count
-    elapsed = max(r[2] for r in results)
+    load.join()
+    spent["clients"] = client_cpu
     count = max(1, len(latencies))
     return Phase(
         rate=len(latencies) / elapsed,
@@ -309,7 +324,7 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
         _wait_for(port, time.monotonic() + 30)
         _drive(port, wire, groups, clients=clients, seconds=2, total_rate=None)  # warm up
         phase = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=None)
-        say(f"throughput, {clients} clients: {phase.summary()}")
+        say(f"throughput, {clients} connections: {phase.summary()}")
         phase = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=rate)
         say(f"fixed rate {rate:.0f}/s: achieved {phase.summary()}")
     finally:

@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("target", choices=["append", "verify", "proof", "linkage"])
         parser.add_argument("--seconds", type=float, default=15.0, help="linkage: per phase")
-        parser.add_argument("--clients", type=int, default=16, help="linkage: client processes")
+        parser.add_argument("--clients", type=int, default=16, help="linkage: requests in flight")
         parser.add_argument("--rate", type=float, default=250.0, help="linkage: fixed rate")
         parser.add_argument("--writers", type=int, default=16)
         parser.add_argument("--entries", type=int, default=20_000)
