@@ -8,7 +8,6 @@ looked up inside that institution, so another institution's ids are simply not f
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
@@ -138,7 +137,14 @@ class FlatInputSerializer(serializers.Serializer[dict[str, Any]]):
                 )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+        return {name: _shallow_copy(field) for name, field in self._declared_fields.items()}
+
+
+def _shallow_copy(field: Any) -> Any:
+    # copy.copy's generic __reduce_ex__ path costs three times this.
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
 
 
 class AgencyView(APIView):

@@ -136,7 +136,7 @@ def _load(
         in_flight -= 1
         latencies.append(time.perf_counter() - state[1])
         response = b"".join(state[2])
-        status = int(response[9:12]) if response.startswith(b"HTTP/1.1 ") else 0
+        status = int(response[9:12]) if response[:7] == b"HTTP/1." else 0
         statuses[status] = statuses.get(status, 0) + 1
 
     while True:
