@@ -132,4 +132,5 @@ def subject_pseudonym(person_public_id: str) -> str:
     digest = hmac.new(
         _subject_key(settings.NETWORK_TOKEN_KEY), person_public_id.encode(), hashlib.sha256
     ).digest()
-    return "SJ" + base64.b32encode(digest).decode("ascii")[:24]
+    # 15 bytes are exactly 24 base32 characters: the first 24 of the whole digest's.
+    return "SJ" + base64.b32encode(digest[:15]).decode("ascii")
