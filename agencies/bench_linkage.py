@@ -1,7 +1,7 @@
 """`manage.py bench linkage`: real HTTP requests to the agency API under gunicorn.
 
 In the scratch database it loads a small demo world, starts gunicorn with the deployment's
-configuration (deploy/gunicorn.conf.py: 2 x CPUs + 1 sync workers) and the ledger sequencer,
+configuration (deploy/gunicorn.conf.py: CPUs + 1 sync workers) and the ledger sequencer,
 then drives POST /api/agency/requests from one load-generating process: first with a fixed
 number of requests in flight (throughput), then at a fixed rate (latency).
 Every request is a distinct, permitted 情報照会 under an open case.
