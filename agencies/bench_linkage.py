@@ -9,6 +9,7 @@ Every request is a distinct, permitted 情報照会 under an open case.
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -279,6 +280,83 @@ def _wait_for(port: int, deadline: float) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
+def _ensure_world() -> None:
+    if not AgencySystem.objects.filter(name="bench").exists():
+        call_command(
+            "seed_demo", "--residents", "2000", "--no-progress", "--api-keys-file", "/dev/null"
+        )
+
+
+def bench_linkage_wsgi(*, requests: int, say: Say) -> None:
+    """The same requests handed to the WSGI application in this process: no gunicorn, no
+    sockets, no other process competing. What it reports, a worker's own CPU per request,
+    holds far steadier than the HTTP rates on a shared machine; under
+    `valgrind --tool=callgrind` the instructions per request compare two versions of the code
+    exactly (docs/benchmarks.md)."""
+    from config.wsgi import application
+
+    _ensure_world()
+    keys, bodies = _templates()
+    if not bodies:
+        raise RuntimeError("the demo world has no open case to send requests under")
+
+    def call(n: int) -> int:
+        body = dict(bodies[n % len(bodies)])
+        key = keys[body.pop("key_of")]
+        body["request_id"] = str(uuid.uuid4())
+        payload = json.dumps(body).encode()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/api/agency/requests",
+            "QUERY_STRING": "",
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Bearer {key}",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(payload)),
+            "wsgi.input": io.BytesIO(payload),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        status: list[str] = []
+
+        def start_response(
+            line: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
+            status.append(line)
+            return len  # the write() callable, which Django never uses
+
+        response = application(environ, start_response)
+        b"".join(response)
+        response.close()
+        return int(status[0][:3])
+
+    for n in range(300):  # the first requests import views and fill the per-process caches
+        call(n)
+    block = 200
+    per_request: list[float] = []
+    statuses: dict[int, int] = {}
+    for first in range(0, max(requests, block), block):
+        started = time.process_time()
+        for n in range(first, first + block):
+            code = call(n)
+            statuses[code] = statuses.get(code, 0) + 1
+        per_request.append((time.process_time() - started) * 1000 / block)
+    say(
+        f"in-process WSGI, {sum(statuses.values())} requests: CPU per request median "
+        f"{statistics.median(per_request):.2f} ms (blocks of {block}: {min(per_request):.2f}-"
+        f"{max(per_request):.2f}); statuses {statuses}"
+    )
+
+
 def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> None:
     """Throughput with `clients` closed-loop clients, then latency at `rate` requests/s.
 
@@ -286,10 +364,7 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
     server, the sequencer and the clients, read from /proc: with everything on one machine
     these add up to the budget the rate leaves (cores / rate), and they move much less from
     run to run than the rate does."""
-    if not AgencySystem.objects.filter(name="bench").exists():
-        call_command(
-            "seed_demo", "--residents", "2000", "--no-progress", "--api-keys-file", "/dev/null"
-        )
+    _ensure_world()
     keys, bodies = _templates()
     if not bodies:
         raise RuntimeError("the demo world has no open case to send requests under")

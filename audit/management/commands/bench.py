@@ -24,6 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=float, default=15.0, help="linkage: per phase")
         parser.add_argument("--clients", type=int, default=16, help="linkage: requests in flight")
         parser.add_argument("--rate", type=float, default=250.0, help="linkage: fixed rate")
+        parser.add_argument(
+            "--wsgi",
+            action="store_true",
+            help="linkage: call the WSGI application in this process instead (no gunicorn, no "
+            "HTTP): a worker's own CPU per request",
+        )
+        parser.add_argument(
+            "--requests", type=int, default=3000, help="linkage --wsgi: requests to send"
+        )
         parser.add_argument("--writers", type=int, default=16)
         parser.add_argument("--entries", type=int, default=20_000)
         parser.add_argument(
@@ -39,7 +48,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for name in ("writers", "entries", "size", "samples", "jobs", "repeat", "rounds"):
+        for name in (
+            "writers",
+            "entries",
+            "size",
+            "samples",
+            "jobs",
+            "repeat",
+            "rounds",
+            "requests",
+        ):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be a positive number")
         try:
@@ -65,6 +83,10 @@ class Command(BaseCommand):
                     rounds=options["rounds"],
                     say=say,
                 )
+            elif target == "linkage" and options["wsgi"]:
+                from agencies.bench_linkage import bench_linkage_wsgi
+
+                bench_linkage_wsgi(requests=options["requests"], say=say)
             elif target == "linkage":
                 from agencies.bench_linkage import bench_linkage
 
