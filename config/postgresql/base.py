@@ -22,10 +22,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         raw = self.connection
         if raw is None or raw.closed or raw.broken:
             return False
+        # poll, not select: select() refuses descriptors above 1024, which a busy process has.
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([raw.fileno()], [], [], 0)
+            poller.register(raw.fileno(), select.POLLIN)
         except (OSError, ValueError):  # the socket is gone
             return False
-        if not readable:
+        if not poller.poll(0):
             return True
         return bool(super().is_usable())
