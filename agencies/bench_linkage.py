@@ -9,6 +9,7 @@ Every request is a distinct, permitted 情報照会 under an open case.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import multiprocessing
@@ -120,6 +121,10 @@ def _load(
     Each request is a new connection, written whole and read to the end of the stream.
     Reports (latencies, statuses, elapsed, own CPU seconds); status 0 is a failed connection.
     """
+    # This process is forked from the command's, with Django and the demo world in its heap:
+    # a full collection would scan all of it, a stall of 50-100 ms charged to every request
+    # due meanwhile. Frozen, that inherited heap is never scanned.
+    gc.freeze()
     selector = selectors.DefaultSelector()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -357,6 +362,56 @@ def bench_linkage_wsgi(*, requests: int, say: Say) -> None:
     )
 
 
+@dataclass
+class HostCheck:
+    """How steady the CPU was while one process ran fixed chunks of pure Python work."""
+
+    median_ms: float  # one chunk's usual time
+    slow_share: float  # share of the time spent in chunks that took 3 times that or more
+    episodes: int  # runs of slow chunks, counted once per run
+
+    @classmethod
+    def from_chunks(cls, chunks: list[tuple[float, float]]) -> HostCheck:
+        """From (end time, duration) of consecutive chunks: slow chunks are those of 3 times
+        the median or more, and slow chunks less than 0.1 s apart are one episode."""
+        usual = statistics.median(d for _, d in chunks)
+        slow = [(end, d) for end, d in chunks if d >= 3 * usual]
+        episodes = sum(
+            1 for k, (end, d) in enumerate(slow) if k == 0 or end - d - slow[k - 1][0] > 0.1
+        )
+        return cls(
+            median_ms=usual * 1000,
+            slow_share=sum(d for _, d in slow) / sum(d for _, d in chunks),
+            episodes=episodes,
+        )
+
+    def summary(self) -> str:
+        return (
+            f"host check: a chunk of work takes {self.median_ms:.2f} ms; chunks 3x slower or "
+            f"worse took {self.slow_share:.1%} of the time, in {self.episodes} episodes"
+        )
+
+
+def host_check(seconds: float = 3.0) -> HostCheck:
+    """Run fixed chunks of CPU work for `seconds` and report how often they ran slow.
+
+    On a shared virtual machine the CPU itself sometimes slows down for tens of
+    milliseconds: the same chunk then takes 3-10 times its CPU time, on an otherwise idle
+    machine. Every process is slowed at once, so such an episode puts every request in
+    flight past a 50 ms p99 whatever the code does; the bench prints this check before and
+    after its phases so that a run on an unsteady host can be told apart.
+    """
+    chunks: list[tuple[float, float]] = []  # (end, duration)
+    deadline = time.perf_counter() + seconds
+    while (now := time.perf_counter()) < deadline:
+        total = 0
+        for i in range(20_000):
+            total += i * i
+        end = time.perf_counter()
+        chunks.append((end, end - now))
+    return HostCheck.from_chunks(chunks)
+
+
 def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> None:
     """Throughput with `clients` closed-loop clients, then latency at `rate` requests/s.
 
@@ -397,11 +452,13 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
     groups = _cpu_groups(web.pid, sequencer.pid)
     try:
         _wait_for(port, time.monotonic() + 30)
+        say(host_check().summary())
         _drive(port, wire, groups, clients=clients, seconds=2, total_rate=None)  # warm up
         phase = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=None)
         say(f"throughput, {clients} connections: {phase.summary()}")
         phase = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=rate)
         say(f"fixed rate {rate:.0f}/s: achieved {phase.summary()}")
+        say(host_check().summary())
     finally:
         for proc in (web, sequencer):
             proc.send_signal(signal.SIGTERM)

@@ -2,7 +2,9 @@
 
 One function per write, one transaction each, and the ledger entry is appended inside that
 transaction: if the append fails, the transaction fails and the requester gets an error and no
-data (fail closed). Refusals are outcomes like any other: recorded, then returned.
+data (fail closed). Refusals are outcomes like any other: recorded, then returned. A 情報照会
+writes its request and its entry in one statement where the database allows (see
+linkage_request_send).
 
 Order of the checks, as the real network applies them: the staff member's own authority (its
 institution, the affair assigned to it), then the law (the affair may use the network, the
@@ -20,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
@@ -40,8 +42,7 @@ from agencies.models import (
 )
 from agencies.selectors import GateFacts, linkage_facts, person_by_addressee_number
 from audit.entries import subject_pseudonym
-from audit.ledger import ledger_append
-from config.db import insert_returning_pk
+from audit.ledger import insert_with_entry, ledger_append
 
 # --- refusal reasons, with the network's messages --------------------------------------------
 
@@ -352,14 +353,19 @@ def _ledger_fields(request: LinkageRequest) -> dict[str, object]:
     return fields
 
 
-def _record(request: LinkageRequest, event_type: str, **extra: object) -> None:
+def _entry(request: LinkageRequest, event_type: str, **extra: object) -> dict[str, Any]:
+    """The ledger entry of a request (ledger_append's arguments)."""
     subject = subject_pseudonym(str(request.subject.public_id)) if request.subject else ""
-    ledger_append(
-        event_type=event_type,
-        fields={**_ledger_fields(request), **extra},
-        subject=subject,
-        moment=request.answered_at or request.requested_at,
-    )
+    return {
+        "event_type": event_type,
+        "fields": {**_ledger_fields(request), **extra},
+        "subject": subject,
+        "moment": request.answered_at or request.requested_at,
+    }
+
+
+def _record(request: LinkageRequest, event_type: str, **extra: object) -> None:
+    ledger_append(**_entry(request, event_type, **extra))
 
 
 def _same_request(existing: LinkageRequest, **params: Any) -> bool:
@@ -393,6 +399,14 @@ def linkage_request_send(
     refused (request_id_reused, outcome.conflict), recorded, and not stored. Two sends of one
     new request id at the same moment give one request: the second waits for the first, then
     replays it.
+
+    The request and its ledger entry are written together by one atomic write (one statement
+    on PostgreSQL, see insert_with_entry), after one statement that reads what the gate
+    decides on. No transaction spans the two: under READ COMMITTED each statement reads its
+    own snapshot and the read takes no lock, so a transaction around both would promise
+    nothing more, and would cost BEGIN and COMMIT, two of a request's four round trips. The
+    one race that matters, another send of the same request id, is settled by the unique
+    key at the write.
     """
     params: dict[str, Any] = {
         "staff": staff,
@@ -407,17 +421,15 @@ def linkage_request_send(
         "terminal": terminal,
         "now": now,
     }
-    try:
-        return _send(**params)
-    except IntegrityError:
-        # The only unique key a send can hit is the request id: another send of the same id
-        # committed between our read and our INSERT. Its outcome is now there to replay.
-        if not LinkageRequest.objects.filter(request_id=request_id).exists():
-            raise
-        return _send(**params)
+    outcome = _send(**params)
+    if outcome is None:
+        # Another send of this request id was stored between our read and our write; read
+        # again, and its outcome is there to replay (or to refuse as a reused id).
+        outcome = _send(**params)
+        assert outcome is not None  # the request id is taken now, so this send did not write
+    return outcome
 
 
-@transaction.atomic
 def _send(
     *,
     staff: StaffMember,
@@ -431,7 +443,8 @@ def _send(
     my_number: str | None,
     terminal: str,
     now: dt.datetime | None,
-) -> LinkageOutcome:
+) -> LinkageOutcome | None:
+    """One attempt: the outcome, or None when the request id was taken after it was read."""
     facts = linkage_facts(
         request_id=request_id,
         staff=staff,
@@ -505,9 +518,10 @@ def _send(
             related_request_id=str(request_id),
         )
         return LinkageOutcome(request)
-    insert_returning_pk(request)  # no signal listens to LinkageRequest
-    _record(request, "linkage.request")
-    return LinkageOutcome(request)
+    # No signal listens to LinkageRequest, so the row may be written without save().
+    if insert_with_entry(request, unless_taken="request_id", **_entry(request, "linkage.request")):
+        return LinkageOutcome(request)
+    return None
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from audit.entries import leaf_bytes
@@ -44,7 +45,7 @@ from audit.tlog.note import (
     sign_note,
 )
 from audit.tlog.receipt import Receipt
-from config.db import fetch_one
+from config.db import fetch_one, insert_returning_pk, insert_sql, insert_values, mark_inserted
 
 # Any constant will do; it only has to be the same for every sequencer of this database.
 _SEQUENCER_LOCK_KEY = 0x5941524954  # "YARIT"
@@ -101,6 +102,18 @@ class AppendedEntry:
     leaf: str
 
 
+def _intake_values(
+    event_type: str, fields: Mapping[str, object], subject: str, moment: dt.datetime | None
+) -> tuple[str, list[Any]]:
+    """The entry's leaf, and the values of the intake row that carries it."""
+    moment = moment or timezone.now()
+    leaf = leaf_bytes(
+        event_type, {**fields, **({"subject": subject} if subject else {})}, moment
+    ).decode("utf-8")
+    # Stored exactly as the ORM stores datetimes on this backend.
+    return leaf, [leaf, event_type, subject, connection.ops.adapt_datetimefield_value(moment)]
+
+
 def ledger_append(
     *,
     event_type: str,
@@ -114,17 +127,10 @@ def ledger_append(
     tree when the sequencer integrates it. Raises EntryFieldError for a field that may not be
     logged; a database error propagates, so the caller's transaction fails with it.
     """
-    moment = moment or timezone.now()
-    leaf = leaf_bytes(
-        event_type, {**fields, **({"subject": subject} if subject else {})}, moment
-    ).decode("utf-8")
+    leaf, values = _intake_values(event_type, fields, subject, moment)
     # One INSERT, nothing else: this runs once per linkage request, from many writers at once.
     # Outside a transaction the statement commits on its own (autocommit), which is atomic.
-    row = fetch_one(
-        _INTAKE_INSERT,
-        # Stored exactly as the ORM stores datetimes on this backend.
-        [leaf, event_type, subject, connection.ops.adapt_datetimefield_value(moment)],
-    )
+    row = fetch_one(_INTAKE_INSERT, values)
     assert row is not None  # INSERT ... RETURNING always returns the row
     return AppendedEntry(intake_id=row[0], leaf=leaf)
 
@@ -133,6 +139,59 @@ _INTAKE_INSERT = (
     "INSERT INTO audit_ledgerintake (leaf, event_type, subject, created_at) "
     "VALUES (%s, %s, %s, %s) RETURNING id"
 )
+
+
+def insert_with_entry(
+    obj: Model,
+    *,
+    unless_taken: str,
+    event_type: str,
+    fields: Mapping[str, object],
+    subject: str = "",
+    moment: dt.datetime | None = None,
+) -> AppendedEntry | None:
+    """INSERT obj (a new row with an automatic primary key, a model no signal listens to) and
+    append its ledger entry: both are stored or neither is, and obj gets its primary key.
+
+    When a row with obj's value of the unique field unless_taken is already stored, nothing
+    is written and None is returned, without an error: what a taken key means is the
+    caller's to decide. Raises EntryFieldError for a field that may not be logged; a database
+    error propagates and leaves nothing written.
+
+    On PostgreSQL the two rows go in one statement, atomic on its own: outside a transaction
+    it is one round trip where BEGIN, two INSERTs and COMMIT were four. Elsewhere the two
+    INSERTs run in the caller's transaction, or in one of their own.
+    """
+    leaf, values = _intake_values(event_type, fields, subject, moment)
+    if connection.vendor != "postgresql":
+        with transaction.atomic(savepoint=False):
+            if not insert_returning_pk(obj, unless_taken=unless_taken):
+                return None
+            row = fetch_one(_INTAKE_INSERT, values)
+            assert row is not None  # INSERT ... RETURNING always returns the row
+            return AppendedEntry(intake_id=row[0], leaf=leaf)
+    sql, row_fields = _insert_with_entry_sql(type(obj), unless_taken)
+    row = fetch_one(sql, [*insert_values(obj, row_fields), *values])
+    if row is None:
+        return None
+    mark_inserted(obj, row[1])
+    return AppendedEntry(intake_id=row[0], leaf=leaf)
+
+
+@cache
+def _insert_with_entry_sql(
+    model: type[Model], unless_taken: str
+) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    # A data-modifying WITH runs exactly once; the intake row is selected FROM its result, so
+    # a row that was not inserted (taken key) gets no entry, and a failure of either INSERT
+    # fails the statement.
+    row_sql, fields = insert_sql(model, "postgresql", unless_taken)
+    sql = (
+        f"WITH written AS ({row_sql}) "  # noqa: S608 - table and column names only
+        "INSERT INTO audit_ledgerintake (leaf, event_type, subject, created_at) "
+        "SELECT %s, %s, %s, %s FROM written RETURNING id, (SELECT id FROM written)"
+    )
+    return sql, fields
 
 
 # --------------------------------------------------------------------------------------------

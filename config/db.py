@@ -74,7 +74,16 @@ def fetch_one(sql: str, params: Mapping[str, Any] | list[Any]) -> tuple[Any, ...
 
 
 @cache
-def _insert_sql(model: type[Model], vendor: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
+def insert_sql(
+    model: type[Model], vendor: str, unless_taken: str | None = None
+) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    """The INSERT ... RETURNING pk statement of a model (automatic primary key) for a vendor,
+    with the fields whose values it takes, in order (see insert_values).
+
+    With unless_taken (a unique field's name), a row whose value of that field is already
+    stored makes the INSERT do nothing and return no row, instead of raising IntegrityError:
+    the caller's transaction survives the collision.
+    """
     meta = model._meta
     fields = tuple(f for f in meta.concrete_fields if not f.primary_key)
     quote = connection.ops.quote_name
@@ -82,21 +91,39 @@ def _insert_sql(model: type[Model], vendor: str) -> tuple[str, tuple[Field[Any, 
     placeholders = ", ".join(["%s"] * len(fields))
     returning = quote(meta.pk.column)
     table = quote(meta.db_table)
-    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING {returning}", fields  # noqa: S608
+    on_conflict = ""
+    if unless_taken is not None:
+        taken = meta.get_field(unless_taken)
+        assert isinstance(taken, Field) and taken.unique and taken.column
+        on_conflict = f" ON CONFLICT ({quote(taken.column)}) DO NOTHING"
+    values = f"VALUES ({placeholders}){on_conflict} RETURNING {returning}"
+    return f"INSERT INTO {table} ({columns}) {values}", fields
 
 
-def insert_returning_pk(obj: Model) -> None:
-    """INSERT a new obj (automatic primary key) with one prepared statement and set its
-    primary key, as `obj.save(force_insert=True)` does, without the ORM's query compiler.
+def insert_values(obj: Model, fields: tuple[Field[Any, Any], ...]) -> list[Any]:
+    """obj's values for insert_sql's fields, each prepared as save() prepares it (pre_save,
+    get_db_prep_save)."""
+    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
 
-    Each field prepares its value as save() has it prepared (pre_save, get_db_prep_save).
-    No signals are sent: use it only for models that nothing listens to.
-    """
-    sql, fields = _insert_sql(type(obj), connection.vendor)
-    row = fetch_one(
-        sql, [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    )
-    assert row is not None  # INSERT ... RETURNING returns the row
-    obj.pk = row[0]
+
+def mark_inserted(obj: Model, pk: Any) -> None:
+    """Record on obj that it is now stored under pk, as save() does."""
+    obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias
+
+
+def insert_returning_pk(obj: Model, *, unless_taken: str | None = None) -> bool:
+    """INSERT a new obj (automatic primary key) with one prepared statement and set its
+    primary key, as `obj.save(force_insert=True)` does, without the ORM's query compiler.
+    True when the row was stored; False, storing nothing, when unless_taken names a unique
+    field whose value is already taken (see insert_sql).
+
+    No signals are sent: use it only for models that nothing listens to.
+    """
+    sql, fields = insert_sql(type(obj), connection.vendor, unless_taken)
+    row = fetch_one(sql, insert_values(obj, fields))
+    if row is None:
+        return False
+    mark_inserted(obj, row[0])
+    return True

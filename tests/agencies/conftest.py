@@ -4,6 +4,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 from factories import (
     AffairFactory,
     DepartmentFactory,
@@ -101,3 +102,34 @@ def world(db):
         department=DepartmentFactory(institution=board), role=StaffRole.PROVIDER_OPERATOR
     )
     return SimpleNamespace(**locals())
+
+
+@pytest.fixture
+def intake_refuses_inserts(db):
+    """The database itself refuses every new ledger entry, as a full disk or a revoked grant
+    would: a trigger, so the failure comes from the very statement that writes the entry.
+    In a test's transaction it is rolled back with the test; in a transactional test it is
+    dropped after."""
+    if connection.vendor == "postgresql":
+        ddl = [
+            "CREATE FUNCTION refuse_entry() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+            "CREATE TRIGGER refuse_entry BEFORE INSERT ON audit_ledgerintake "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_entry()",
+        ]
+        undo = ["DROP TRIGGER refuse_entry ON audit_ledgerintake", "DROP FUNCTION refuse_entry()"]
+    else:
+        ddl = [
+            "CREATE TRIGGER refuse_entry BEFORE INSERT ON audit_ledgerintake "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        ]
+        undo = ["DROP TRIGGER refuse_entry"]
+    rolled_back_with_the_test = connection.in_atomic_block
+    with connection.cursor() as cursor:
+        for statement in ddl:
+            cursor.execute(statement)
+    yield
+    if not rolled_back_with_the_test:
+        with connection.cursor() as cursor:
+            for statement in undo:
+                cursor.execute(statement)

@@ -96,3 +96,23 @@ def test_cpu_of_a_process_tree_grows_with_its_work():
 @pytest.mark.django_db
 def test_the_database_servers_cpu_is_found():
     assert bench_linkage._postgres_cpu() > 0  # the server that serves this test has worked
+
+
+def test_host_check_counts_slow_chunks_and_their_episodes():
+    # 1 ms chunks, one at a time; two slow runs 0.5 s apart: one of 3 chunks, one of 1.
+    durations = [0.001] * 100 + [0.005, 0.004, 0.003] + [0.001] * 500 + [0.010] + [0.001] * 50
+    chunks, clock = [], 0.0
+    for d in durations:
+        clock += d
+        chunks.append((clock, d))
+    check = bench_linkage.HostCheck.from_chunks(chunks)
+    assert check.median_ms == pytest.approx(1.0)
+    assert check.episodes == 2
+    assert check.slow_share == pytest.approx(0.022 / sum(durations))
+    assert "2 episodes" in check.summary()
+
+
+def test_host_check_on_a_steady_run_finds_no_episode():
+    chunks = [(k * 0.001, 0.001) for k in range(1, 1000)]
+    check = bench_linkage.HostCheck.from_chunks(chunks)
+    assert (check.episodes, check.slow_share) == (0, 0.0)

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 import time_machine
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from factories import (
     AffairFactory,
     StaffFactory,
@@ -237,15 +237,19 @@ def test_rule_validity_follows_the_date(world):
     assert outcome.request.requested_at.year == 2018
 
 
-def test_fail_closed_when_the_ledger_append_fails(world, monkeypatch):
-    def broken(**kwargs):
-        raise DatabaseError("disk full")
-
-    monkeypatch.setattr(network, "ledger_append", broken)
-    with pytest.raises(DatabaseError):
-        send(world)
-    assert LinkageRequest.objects.count() == 0
+def test_fail_closed_when_the_ledger_append_fails(world, intake_refuses_inserts):
+    request_id = uuid.uuid4()
+    with pytest.raises(DatabaseError, match="disk full"), transaction.atomic():
+        send(world, request_id=request_id)
+    assert not LinkageRequest.objects.filter(request_id=request_id).exists()
     assert LedgerIntake.objects.count() == 0
+
+
+def test_fail_closed_for_a_refusal_too(world, intake_refuses_inserts):
+    """A refusal that cannot be recorded is not returned as a refusal: it is an error."""
+    with pytest.raises(DatabaseError, match="disk full"), transaction.atomic():
+        send(world, item=world.resident_item)  # not in the permitted table
+    assert LinkageRequest.objects.count() == 0
 
 
 def test_a_request_id_taken_between_read_and_insert_replays_the_first_outcome(world, monkeypatch):
