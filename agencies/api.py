@@ -42,8 +42,8 @@ from agencies.models import (
     StaffMember,
 )
 from agencies.selectors import (
+    OperatorName,
     agency_system_for_key,
-    operator_and_case,
     person_by_addressee_number,
     staff_by_username,
 )
@@ -85,12 +85,6 @@ class AgencyKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
-
-
-def _found_staff(staff: StaffMember | None) -> StaffMember:
-    if staff is None:
-        raise ValidationError({"staff": "no such staff member in this institution"})
-    return staff
 
 
 class AgencyKeyScheme(OpenApiAuthenticationExtension):
@@ -162,9 +156,10 @@ class AgencyView(APIView):
 
     def staff(self, request: Request, username: str) -> StaffMember:
         """The named staff member, only within the caller's institution."""
-        return _found_staff(
-            staff_by_username(institution=self.institution(request), username=username)
-        )
+        staff = staff_by_username(institution=self.institution(request), username=username)
+        if staff is None:
+            raise ValidationError({"staff": "no such staff member in this institution"})
+        return staff
 
     def person(self, request: Request, addressee_number: str, field: str) -> Person:
         found = person_by_addressee_number(
@@ -297,24 +292,21 @@ class SendRequestView(AgencyView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         institution = self.institution(request)
-        found, case = operator_and_case(
-            institution=institution, username=v["staff"], case_reference=v.get("case")
-        )
-        staff = _found_staff(found)
-        if v.get("case") and case is None:
-            raise ValidationError({"case": "no such case in this institution"})
         try:
             outcome = network.linkage_request_send(
-                staff=staff,
+                # Looked up by the service, within this institution, in the statement that
+                # reads everything else the network decides on.
+                staff=OperatorName(institution, v["staff"], v.get("case") or None),
                 request_id=v["request_id"],
                 affair=v["affair"],
                 item=v["item"],
                 provider=v["provider"],
-                case=case,
                 addressee_number=v.get("addressee_number"),
                 my_number=v.get("my_number"),
                 terminal=v.get("terminal", ""),
             )
+        except network.OperatorNotFound as exc:
+            raise ValidationError({exc.field: str(exc)}) from None
         except DjangoValidationError as exc:
             # A malformed My Number is a client error; its message never repeats the number.
             raise ValidationError({"my_number": exc.messages}) from None

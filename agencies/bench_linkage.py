@@ -431,6 +431,7 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
     )
     port = _free_port()
     connections.close_all()
+    say(host_check().summary())  # before anything of the bench's own runs
     web = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -452,7 +453,6 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
     groups = _cpu_groups(web.pid, sequencer.pid)
     try:
         _wait_for(port, time.monotonic() + 30)
-        say(host_check().summary())
         _drive(port, wire, groups, clients=clients, seconds=2, total_rate=None)  # warm up
         phase = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=None)
         say(f"throughput, {clients} connections: {phase.summary()}")

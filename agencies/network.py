@@ -40,7 +40,12 @@ from agencies.models import (
     StaffMember,
     StaffRole,
 )
-from agencies.selectors import GateFacts, linkage_facts, person_by_addressee_number
+from agencies.selectors import (
+    GateFacts,
+    OperatorName,
+    linkage_facts,
+    person_by_addressee_number,
+)
 from audit.entries import subject_pseudonym
 from audit.ledger import insert_with_entry, ledger_append
 
@@ -134,6 +139,15 @@ REASONS = {
 
 class NotAllowed(Exception):
     """The acting staff member may not do this (e.g. release another provider's request)."""
+
+
+class OperatorNotFound(Exception):
+    """An OperatorName names no active staff member, or no case, of its institution. This is
+    the caller's input error, not a refusal: nothing is recorded. `field` names the input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -378,7 +392,7 @@ def _same_request(existing: LinkageRequest, **params: Any) -> bool:
 
 def linkage_request_send(
     *,
-    staff: StaffMember,
+    staff: StaffMember | OperatorName,
     request_id: uuid.UUID,
     affair: Affair,
     item: InformationItem,
@@ -392,6 +406,11 @@ def linkage_request_send(
 ) -> LinkageOutcome:
     """Send one 情報照会 through the network and return its outcome.
 
+    The operator is a StaffMember (and case a Case of its department), or an OperatorName
+    as an agency system gives it: then the staff member and the case are looked up by name
+    within that institution in the same statement as everything else (OperatorNotFound if
+    either is not there), and the institution is the requester.
+
     The subject is named by the requester's 宛名番号, or by My Number through the blind
     index. Every outcome (provided, no data, held, refused with a reason) is recorded in the
     same transaction as one ledger entry. The same request id sent again with the same
@@ -400,14 +419,16 @@ def linkage_request_send(
     new request id at the same moment give one request: the second waits for the first, then
     replays it.
 
-    The request and its ledger entry are written together by one atomic write (one statement
-    on PostgreSQL, see insert_with_entry), after one statement that reads what the gate
-    decides on. No transaction spans the two: under READ COMMITTED each statement reads its
-    own snapshot and the read takes no lock, so a transaction around both would promise
-    nothing more, and would cost BEGIN and COMMIT, two of a request's four round trips. The
-    one race that matters, another send of the same request id, is settled by the unique
-    key at the write.
+    A send is two statements: one reads everything the gate decides on, then one atomic
+    write stores the request with its ledger entry (one statement on PostgreSQL, see
+    insert_with_entry). No transaction spans the two: under READ COMMITTED each statement
+    reads its own snapshot and the read takes no lock, so a transaction around both would
+    promise nothing more, and BEGIN and COMMIT would double the round trips. The one race
+    that matters, another send of the same request id, is settled by the unique key at the
+    write.
     """
+    # An OperatorName carries its own case reference.
+    assert case is None or not isinstance(staff, OperatorName)
     params: dict[str, Any] = {
         "staff": staff,
         "request_id": request_id,
@@ -432,7 +453,7 @@ def linkage_request_send(
 
 def _send(
     *,
-    staff: StaffMember,
+    staff: StaffMember | OperatorName,
     request_id: uuid.UUID,
     affair: Affair,
     item: InformationItem,
@@ -447,14 +468,21 @@ def _send(
     """One attempt: the outcome, or None when the request id was taken after it was read."""
     facts = linkage_facts(
         request_id=request_id,
-        staff=staff,
-        requester_id=requester.pk,
+        operator=staff,
+        requester=requester,
+        case=case,
         provider_id=provider.pk,
         affair_id=affair.pk,
         item_id=item.pk,
         addressee_number=addressee_number,
         my_number=my_number,
     )
+    if isinstance(staff, OperatorName):
+        if facts.staff is None:
+            raise OperatorNotFound("staff", "no such staff member in this institution")
+        if staff.case_reference and facts.case is None:
+            raise OperatorNotFound("case", "no such case in this institution")
+        staff, case = facts.staff, facts.case
     moment = now or timezone.now()
     day = timezone.localdate(moment)
     subject = facts.subject

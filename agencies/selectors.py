@@ -143,11 +143,22 @@ def held_requests_for(*, staff: StaffMember) -> QuerySet[LinkageRequest]:
 
 
 @dataclass(frozen=True)
+class OperatorName:
+    """The operator as an agency system names it: a username, looked up only within the
+    system's institution, and the 受付番号 of the case it works under (if any)."""
+
+    institution: Institution
+    username: str
+    case_reference: str | None = None
+
+
+@dataclass(frozen=True)
 class GateFacts:
     """Everything the gate and the provider's answer need to know about one request.
 
-    subject and copy are partial model instances (only the fields named here are loaded; any
-    other field is fetched on first access, as with QuerySet.only()).
+    subject, copy, and the staff member and case found by name are partial model instances
+    (only the fields named here are loaded; any other field is fetched on first access, as
+    with QuerySet.only()).
     """
 
     existing_request_id: int | None
@@ -155,6 +166,8 @@ class GateFacts:
     subject: Person | None
     token_held: bool
     copy: ProvisionCopy | None
+    staff: StaffMember | None = None  # found by OperatorName: active, in that institution
+    case: Case | None = None  # found by OperatorName's 受付番号, in that institution
 
 
 _SUBJECT_BY_ADDRESSEE = (
@@ -164,27 +177,53 @@ _SUBJECT_BY_ADDRESSEE = (
 _SUBJECT_BY_INDEX = (
     "SELECT pm.id FROM agencies_person pm WHERE pm.my_number_index = %(subject_key)s"
 )
+_STAFF_BY_NAME = """
+    SELECT s2.id FROM agencies_staffmember s2 JOIN {users} u ON u.id = s2.user_id
+    WHERE u.username = %(username)s AND s2.institution_id = %(requester)s AND u.is_active = %(yes)s
+"""
+# Two departments may use one reference: the lowest id wins, as the agency API always had it.
+# No reference never matches: an empty string is not a case's 受付番号.
+_CASE_BY_REFERENCE = """
+    SELECT c2.id FROM agencies_case c2 JOIN agencies_department d ON d.id = c2.department_id
+    WHERE d.institution_id = %(requester)s AND c2.reference = %(reference)s
+    ORDER BY c2.id LIMIT 1
+"""
 _FACTS_SQL = """
 SELECT
   (SELECT r.id FROM agencies_linkagerequest r WHERE r.request_id = %(request_id)s),
   EXISTS (SELECT 1 FROM agencies_staffmember_assigned_affairs a
-          WHERE a.staffmember_id = %(staff)s AND a.affair_id = %(affair)s),
+          WHERE a.staffmember_id = s.id AND a.affair_id = %(affair)s),
   p.id, p.public_id, p.disclosure_protected, p.protected_from, p.protected_until,
   EXISTS (SELECT 1 FROM agencies_institutiontoken t
           WHERE t.institution_id = %(requester)s AND t.person_id = p.id),
-  c.id, c.payload, c.manual_answer, c.nondisclosure
+  c.id, c.payload, c.manual_answer, c.nondisclosure,
+  s.id, s.department_id, s.role, s.audit_pseudonym,
+  k.id, k.affair_id, k.department_id, k.reference, k.closed_at
 FROM (SELECT 1 AS one) anchor
+LEFT JOIN agencies_staffmember s ON s.id = ({staff})
+LEFT JOIN agencies_case k ON k.id = ({case})
 LEFT JOIN agencies_person p ON p.id = ({subject})
 LEFT JOIN agencies_institutiontoken pt ON pt.institution_id = %(provider)s AND pt.person_id = p.id
 LEFT JOIN agencies_provisioncopy c
   ON c.token_id = pt.id AND c.institution_id = %(provider)s AND c.item_id = %(item)s
 """
-_FACTS_BY = {
-    "addressee": _FACTS_SQL.format(subject=_SUBJECT_BY_ADDRESSEE),
-    "my_number": _FACTS_SQL.format(subject=_SUBJECT_BY_INDEX),
-}
 _PERSON_FIELDS = ["id", "public_id", "disclosure_protected", "protected_from", "protected_until"]
 _COPY_FIELDS = ["id", "payload", "manual_answer", "nondisclosure"]
+_STAFF_FIELDS = ["id", "department_id", "role", "audit_pseudonym"]
+_CASE_FIELDS = ["id", "affair_id", "department_id", "reference", "closed_at"]
+
+
+@cache
+def _facts_sql(by_name: bool, by_my_number: bool) -> str:
+    """The facts statement, its staff member and case by id or by name, its subject by
+    宛名番号 or by My Number (four texts, each prepared once per connection)."""
+    return _FACTS_SQL.format(
+        staff=_STAFF_BY_NAME.format(users=get_user_model()._meta.db_table)
+        if by_name
+        else "%(staff)s",
+        case=_CASE_BY_REFERENCE if by_name else "%(case)s",
+        subject=_SUBJECT_BY_INDEX if by_my_number else _SUBJECT_BY_ADDRESSEE,
+    )
 
 
 def _aware(value: Any) -> dt.datetime | None:
@@ -204,8 +243,9 @@ def _date(value: Any) -> dt.date | None:
 def linkage_facts(
     *,
     request_id: uuid.UUID,
-    staff: StaffMember,
-    requester_id: int,
+    operator: StaffMember | OperatorName,
+    requester: Institution,
+    case: Case | None = None,
     provider_id: int,
     affair_id: int,
     item_id: int,
@@ -217,30 +257,33 @@ def linkage_facts(
     requester's 宛名番号 or by My Number through the blind index) with its 不開示 period,
     whether the requester holds a 符号 for it, and the provider's 副本 of the item.
 
+    The operator is a StaffMember, or an OperatorName: then the same statement finds the
+    staff member and the case by name within the requester (GateFacts.staff and .case, None
+    where there is no such active staff member or case), and case is not given.
+
     Raises django's ValidationError for a malformed My Number (the message never repeats it).
     """
-    if my_number:
-        by, key = "my_number", blind_index(normalize_my_number(my_number))
+    by_name = isinstance(operator, OperatorName)
+    key = blind_index(normalize_my_number(my_number)) if my_number else addressee_number or ""
+    params: dict[str, Any] = {
+        "request_id": LinkageRequest._meta.get_field("request_id").get_db_prep_value(
+            request_id, connection
+        ),
+        "affair": affair_id,
+        "organization": requester.organization_id,
+        "subject_key": key,
+        "requester": requester.pk,
+        "provider": provider_id,
+        "item": item_id,
+    }
+    if isinstance(operator, OperatorName):
+        params.update(username=operator.username, yes=True, reference=operator.case_reference or "")
     else:
-        by, key = "addressee", addressee_number or ""
-    row = fetch_one(
-        _FACTS_BY[by],
-        {
-            "request_id": LinkageRequest._meta.get_field("request_id").get_db_prep_value(
-                request_id, connection
-            ),
-            "staff": staff.pk,
-            "affair": affair_id,
-            "organization": staff.institution.organization_id,
-            "subject_key": key,
-            "requester": requester_id,
-            "provider": provider_id,
-            "item": item_id,
-        },
-    )
+        params.update(staff=operator.pk, case=case.pk if case is not None else None)
+    row = fetch_one(_facts_sql(by_name, bool(my_number)), params)
     assert row is not None  # the anchor row is always there
     existing, assigned, person_id, public_id, protected, p_from, p_until, token = row[:8]
-    copy_id, payload, manual, copy_protected = row[8:]
+    copy_id, payload, manual, copy_protected = row[8:12]
     subject = None
     if person_id is not None:
         subject = Person.from_db(
@@ -266,73 +309,35 @@ def linkage_facts(
                 bool(copy_protected),
             ],
         )
+    staff = found_case = None
+    if by_name and row[12] is not None:
+        staff = StaffMember.from_db(connection.alias, _STAFF_FIELDS, list(row[12:16]))
+        staff.institution = requester
+    if by_name and row[16] is not None:
+        found_case = Case.from_db(connection.alias, _CASE_FIELDS, [*row[16:20], _aware(row[20])])
     return GateFacts(
         existing_request_id=existing,
         staff_assigned=bool(assigned),
         subject=subject,
         token_held=bool(token),
         copy=copy,
+        staff=staff,
+        case=found_case,
     )
-
-
-_OPERATOR_AND_CASE_SQL = """
-SELECT s.id, s.department_id, s.role, s.audit_pseudonym,
-       c.id, c.affair_id, c.department_id, c.reference, c.closed_at
-FROM (SELECT 1 AS one) AS anchor
-LEFT JOIN agencies_staffmember s ON s.id = (
-    SELECT s2.id FROM agencies_staffmember s2 JOIN {users} u ON u.id = s2.user_id
-    WHERE u.username = %(username)s AND s2.institution_id = %(institution)s
-      AND u.is_active = %(yes)s
-)
-LEFT JOIN agencies_case c ON c.id = (
-    SELECT c2.id FROM agencies_case c2 JOIN agencies_department d ON d.id = c2.department_id
-    WHERE d.institution_id = %(institution)s AND c2.reference = %(reference)s
-    ORDER BY c2.id LIMIT 1
-)
-"""
-_STAFF_FIELDS = ["id", "department_id", "role", "audit_pseudonym"]
-_CASE_FIELDS = ["id", "affair_id", "department_id", "reference", "closed_at"]
-
-
-@cache
-def _operator_and_case_sql() -> str:
-    return _OPERATOR_AND_CASE_SQL.format(users=get_user_model()._meta.db_table)
-
-
-def operator_and_case(
-    *, institution: Institution, username: str, case_reference: str | None = None
-) -> tuple[StaffMember | None, Case | None]:
-    """The institution's active staff member with this username, and its case with this
-    受付番号 (two departments may use one reference: the lowest id wins, as the agency API
-    has always resolved it); None for either that is not there.
-
-    Partial instances (staff: institution, department, role, pseudonym; case: affair,
-    department, reference, closing time) read in one statement: the agency API names its
-    operator, and usually a case, on every request."""
-    row = fetch_one(
-        _operator_and_case_sql(),
-        {
-            "username": username,
-            "institution": institution.pk,
-            "yes": True,
-            # No reference never matches: an empty string is not a case's 受付番号.
-            "reference": case_reference or "",
-        },
-    )
-    assert row is not None  # the anchor row is always there
-    staff = case = None
-    if row[0] is not None:
-        staff = StaffMember.from_db(connection.alias, _STAFF_FIELDS, list(row[:4]))
-        staff.institution = institution
-    if row[4] is not None:
-        case = Case.from_db(connection.alias, _CASE_FIELDS, [*row[4:8], _aware(row[8])])
-    return staff, case
 
 
 def staff_by_username(*, institution: Institution, username: str) -> StaffMember | None:
-    """The active staff member with this username in the institution, or None (see
-    operator_and_case)."""
-    return operator_and_case(institution=institution, username=username)[0]
+    """The active staff member with this username in the institution, or None."""
+    staff = (
+        StaffMember.objects.filter(
+            institution=institution, user__username=username, user__is_active=True
+        )
+        .select_related("department")
+        .first()
+    )
+    if staff is not None:
+        staff.institution = institution
+    return staff
 
 
 # --- agency API keys, remembered briefly ---------------------------------------------------------

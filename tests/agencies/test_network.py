@@ -17,6 +17,7 @@ from factories import (
 
 from agencies import network
 from agencies.models import (
+    Case,
     Consent,
     InstitutionKind,
     LinkageRequest,
@@ -26,9 +27,11 @@ from agencies.models import (
 )
 from agencies.network import (
     NotAllowed,
+    OperatorNotFound,
     held_request_decide,
     internal_transfer_send,
 )
+from agencies.selectors import OperatorName
 from audit.models import LedgerIntake
 
 NOW = dt.datetime(2026, 6, 10, 1, 30, tzinfo=dt.UTC)  # a Wednesday, 10:30 in Tokyo
@@ -274,3 +277,33 @@ def test_a_request_id_taken_between_read_and_insert_replays_the_first_outcome(wo
     assert calls == [first.request.pk, first.request.pk]
     assert LinkageRequest.objects.count() == 1
     assert LedgerIntake.objects.count() == 1
+
+
+def test_an_operator_named_by_an_agency_system_is_found_within_its_institution(world):
+    """The agency API names the operator and the case (username, 受付番号): the service finds
+    both in the requester's institution, in the statement that reads the gate's facts."""
+    case = Case.objects.create(
+        affair=world.affair,
+        department=world.clerk.department,
+        reference="R8-0100",
+        applicant=world.person,
+        opened_by=world.clerk,
+    )
+    username = world.clerk.user.username
+    outcome = send(world, staff=OperatorName(world.mayor, username, "R8-0100"))
+    assert outcome.request.status == LinkageStatus.PROVIDED
+    assert (outcome.request.staff_id, outcome.request.case_id) == (world.clerk.pk, case.pk)
+    [leaf] = ledger_leaves()
+    assert (leaf["staff"], leaf["case"]) == (world.clerk.audit_pseudonym, "R8-0100")
+
+    with pytest.raises(OperatorNotFound) as other_institution:
+        send(world, staff=OperatorName(world.board, username))  # same organization
+    assert other_institution.value.field == "staff"
+    with pytest.raises(OperatorNotFound) as no_case:
+        send(world, staff=OperatorName(world.mayor, username, "R8-9999"))
+    assert no_case.value.field == "case"
+    world.clerk.user.is_active = False
+    world.clerk.user.save()
+    with pytest.raises(OperatorNotFound):
+        send(world, staff=OperatorName(world.mayor, username))
+    assert LinkageRequest.objects.count() == 1 and LedgerIntake.objects.count() == 1
