@@ -26,7 +26,7 @@ ENTRY: dict[str, Any] = {
 }
 
 
-def new_request(world, request_id=None):
+def new_request(world, request_id=None, **fields):
     return LinkageRequest(
         request_id=request_id or uuid.uuid4(),
         requester=world.mayor,
@@ -37,26 +37,17 @@ def new_request(world, request_id=None):
         subject=world.person,
         status=LinkageStatus.PROVIDED,
         requested_at=MOMENT,
+        **fields,
     )
 
 
 def test_insert_returning_pk_stores_the_row_save_would_store(world):
-    moment = MOMENT
-
     def request():
-        return LinkageRequest(
-            request_id=uuid.uuid4(),
-            requester=world.mayor,
-            provider=world.pension,
-            staff=world.clerk,
-            affair=world.affair,
-            item=world.pension_item,
-            subject=world.person,
+        return new_request(
+            world,
             terminal="WS-01",
-            status=LinkageStatus.PROVIDED,
             payload={"年金種別": "老齢基礎年金", "年額": 780000, "list": [1, None, "x"]},
-            requested_at=moment,
-            answered_at=moment,
+            answered_at=MOMENT,
         )
 
     by_orm, by_helper = request(), request()
