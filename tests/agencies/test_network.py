@@ -3,11 +3,12 @@
 import dataclasses
 import datetime as dt
 import json
+import threading
 import uuid
 
 import pytest
 import time_machine
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from factories import (
     AffairFactory,
     StaffFactory,
@@ -307,3 +308,34 @@ def test_an_operator_named_by_an_agency_system_is_found_within_its_institution(w
     with pytest.raises(OperatorNotFound):
         send(world, staff=OperatorName(world.mayor, username))
     assert LinkageRequest.objects.count() == 1 and LedgerIntake.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sends_of_one_new_request_id_store_one_request(world):
+    """Eight sends of one new request id at the same moment, each on its own connection in
+    autocommit, as gunicorn workers run them: one request and one ledger entry are stored;
+    every send returns that request, and all but the first as a replay."""
+    request_id = uuid.uuid4()
+    start = threading.Barrier(8)
+    outcomes, errors = [], []
+
+    def sender():
+        try:
+            start.wait()
+            outcomes.append(send(world, request_id=request_id))
+        except BaseException as exc:  # reported below; a thread cannot fail the test itself
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stored = LinkageRequest.objects.get(request_id=request_id)
+    assert {o.request.pk for o in outcomes} == {stored.pk}
+    assert sorted(o.replayed for o in outcomes) == [False] + [True] * 7
+    assert LedgerIntake.objects.count() == 1
