@@ -421,8 +421,9 @@ def host_check(seconds: float = 3.0) -> HostCheck:
     return HostCheck.from_chunks(chunks)
 
 
-def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> None:
-    """Throughput with `clients` closed-loop clients, then latency at `rate` requests/s.
+def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say, runs: int = 1) -> None:
+    """Throughput with `clients` closed-loop clients, then latency at `rate` requests/s;
+    `runs` times against the same server, with the medians over the runs at the end.
 
     Each phase reports the CPU time per request of the gunicorn workers, the PostgreSQL
     server, the sequencer and the clients, read from /proc: with everything on one machine
@@ -463,11 +464,18 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
     try:
         _wait_for(port, time.monotonic() + 30)
         _drive(port, wire, groups, clients=clients, seconds=2, total_rate=None)  # warm up
-        phase = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=None)
-        say(f"throughput, {clients} connections: {phase.summary()}")
-        phase = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=rate)
-        say(f"fixed rate {rate:.0f}/s: achieved {phase.summary()}")
+        results: list[tuple[Phase, Phase]] = []
+        for run in range(runs):
+            if run:
+                say(host_check().summary())
+            full = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=None)
+            say(f"throughput, {clients} connections: {full.summary()}")
+            fixed = _drive(port, wire, groups, clients=clients, seconds=seconds, total_rate=rate)
+            say(f"fixed rate {rate:.0f}/s: achieved {fixed.summary()}")
+            results.append((full, fixed))
         say(host_check().summary())
+        if runs > 1:
+            say(medians(results))
     finally:
         for proc in (web, sequencer):
             proc.send_signal(signal.SIGTERM)
@@ -476,6 +484,17 @@ def bench_linkage(*, seconds: float, clients: int, rate: float, say: Say) -> Non
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def medians(results: list[tuple[Phase, Phase]]) -> str:
+    """The medians over runs of (throughput phase, fixed-rate phase): what to quote."""
+    fixed = [f for _, f in results]
+    return (
+        f"median of {len(results)} runs: throughput "
+        f"{statistics.median(t.rate for t, _ in results):,.0f} requests/s; at the fixed rate "
+        f"p50 {statistics.median(statistics.median(f.latencies) for f in fixed) * 1000:.1f} ms, "
+        f"p99 {statistics.median(_p99(f.latencies) for f in fixed) * 1000:.1f} ms"
+    )
 
 
 def _p99(values: list[float]) -> float:

@@ -116,3 +116,23 @@ def test_host_check_on_a_steady_run_finds_no_episode():
     chunks = [(k * 0.001, 0.001) for k in range(1, 1000)]
     check = bench_linkage.HostCheck.from_chunks(chunks)
     assert (check.episodes, check.slow_share) == (0, 0.0)
+
+
+def test_medians_over_runs_are_what_the_runs_measured():
+    def phase(rate, latencies_ms):
+        return bench_linkage.Phase(
+            rate=rate,
+            latencies=[ms / 1000 for ms in latencies_ms],
+            statuses={201: len(latencies_ms)},
+            cpu_ms={},
+        )
+
+    runs = [
+        (phase(480, [30] * 10), phase(250, [5] * 98 + [80] * 2)),
+        (phase(510, [30] * 10), phase(250, [6] * 98 + [40] * 2)),
+        (phase(530, [30] * 10), phase(250, [4] * 98 + [60] * 2)),
+    ]
+    line = bench_linkage.medians(runs)
+    assert line == (
+        "median of 3 runs: throughput 510 requests/s; at the fixed rate p50 5.0 ms, p99 60.0 ms"
+    )

@@ -25,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=16, help="linkage: requests in flight")
         parser.add_argument("--rate", type=float, default=250.0, help="linkage: fixed rate")
         parser.add_argument(
+            "--runs", type=int, default=1, help="linkage: runs against one server, with medians"
+        )
+        parser.add_argument(
             "--wsgi",
             action="store_true",
             help="linkage: call the WSGI application in this process instead (no gunicorn, no "
@@ -57,6 +60,7 @@ class Command(BaseCommand):
             "repeat",
             "rounds",
             "requests",
+            "runs",
         ):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be a positive number")
@@ -95,6 +99,7 @@ class Command(BaseCommand):
                     clients=options["clients"],
                     rate=options["rate"],
                     say=say,
+                    runs=options["runs"],
                 )
             elif target == "proof":
                 for size in sizes:
