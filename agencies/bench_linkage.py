@@ -227,7 +227,11 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _process_table() -> dict[int, tuple[int, str, float]]:
-    """Every process: pid -> (parent pid, command name, CPU seconds so far). Linux /proc."""
+    """Every process: pid -> (parent pid, command name, CPU seconds so far). Linux /proc.
+
+    A process's CPU seconds include those of its children that have exited and been
+    waited for: the seconds of a process that ends (a recycled worker, an autovacuum worker)
+    go on counting in its parent's, so a sum over a group of processes never goes down."""
     table = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -239,7 +243,8 @@ def _process_table() -> dict[int, tuple[int, str, float]]:
             continue
         name = stat[stat.index(b"(") + 1 : stat.rindex(b")")].decode(errors="replace")
         fields = stat[stat.rindex(b")") + 2 :].split()
-        cpu = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+        # utime + stime, and cutime + cstime: the children it has waited for.
+        cpu = sum(int(tick) for tick in fields[11:15]) / _TICKS
         table[int(entry.name)] = (int(fields[1]), name, cpu)
     return table
 

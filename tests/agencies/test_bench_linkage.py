@@ -5,6 +5,8 @@ import json
 import os
 import queue
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,6 +92,25 @@ def test_cpu_of_a_process_tree_grows_with_its_work():
     while cpu() < deadline:  # burn a little CPU in this process
         sum(range(10_000))
     assert cpu() >= deadline
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads Linux /proc")
+def test_a_process_that_exits_keeps_counting_in_its_group():
+    """A worker recycled mid-phase must not take its CPU seconds with it: the group's count
+    never goes down, and the exited child's seconds are in it."""
+    cpu = bench_linkage._tree_cpu(os.getpid())
+    before = cpu()
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import time\nt = time.process_time()\n"
+            "while time.process_time() - t < 0.3: sum(range(1000))",
+        ],
+        check=True,
+    )
+    assert child.returncode == 0  # exited, and waited for
+    assert cpu() - before >= 0.25
 
 
 @pytest.mark.postgres
