@@ -5,7 +5,8 @@ worker that is Django, DRF, the project and their caches, some hundred thousand 
 live as long as the process: each full collection took 55-92 ms, a pause charged to whichever
 request was running (docs/benchmarks.md). gc.freeze() moves every object alive at that moment
 into a generation the collector never scans, so a full collection only looks at what requests
-created since: 2-7 ms.
+created since: 2-7 ms. Frozen objects are still freed by reference counting when dropped; only
+a cycle among them would outlive its use, and gunicorn's max_requests bounds that too.
 """
 
 from __future__ import annotations
