@@ -158,7 +158,7 @@ class AgencyView(APIView):
         """The named staff member, only within the caller's institution."""
         staff = staff_by_username(institution=self.institution(request), username=username)
         if staff is None:
-            raise ValidationError({"staff": "no such staff member in this institution"})
+            raise ValidationError({"staff": network.STAFF_NOT_FOUND})
         return staff
 
     def person(self, request: Request, addressee_number: str, field: str) -> Person:

@@ -150,6 +150,9 @@ class OperatorNotFound(Exception):
         self.field = field
 
 
+STAFF_NOT_FOUND = "no such staff member in this institution"
+
+
 @dataclass(frozen=True)
 class LinkageOutcome:
     """What the requester gets back: the status, the reason, and the answer if provided."""
@@ -479,7 +482,7 @@ def _send(
     )
     if isinstance(staff, OperatorName):
         if facts.staff is None:
-            raise OperatorNotFound("staff", "no such staff member in this institution")
+            raise OperatorNotFound("staff", STAFF_NOT_FOUND)
         if staff.case_reference and facts.case is None:
             raise OperatorNotFound("case", "no such case in this institution")
         staff, case = facts.staff, facts.case
