@@ -55,9 +55,7 @@ def _templates(limit: int = 2000) -> tuple[dict[int, str], list[dict[str, Any]]]
             if case.affair_id not in clerk.affair_ids or not case.is_open_at(now):
                 continue
             for rule in world.permitted(clerk, case.affair_id):
-                provider = rule.provider_institution or world.provider_for(
-                    staff.institution, rule.provider_kind, rng
-                )
+                provider = world.provider_for(staff.institution, rule, rng)
                 number = world.addressee.get((staff.institution.organization_id, case.applicant_id))
                 if provider is None or number is None:
                     continue

@@ -107,12 +107,66 @@ class DemoWorld:
 # --- data file ---------------------------------------------------------------------------------
 
 
+MANUAL_ANSWER_SHARE = 0.05  # of 副本 not protected, the share its provider answers by hand
+
+
 @cache
 def load_world_data() -> dict[str, Any]:
     """The parsed demo_world.json (read once per process)."""
     with DATA_FILE.open(encoding="utf-8") as handle:
         data: dict[str, Any] = json.load(handle)
     return data
+
+
+@dataclass(frozen=True)
+class ItemHolders:
+    """Where the demo world keeps each item (demo_world.json): which institution holds its
+    副本 for the residents of an organisation, and which affair's records supply it there.
+    The loader puts each resident's 副本 where this says; the traffic asks the same place."""
+
+    in_org: dict[tuple[str, str], str]  # (organisation code, item code) -> institution code
+    national: dict[str, str]  # item code -> institution code
+    prefecture_of: dict[str, str]  # organisation code -> its prefecture's organisation code
+    source_affair: dict[tuple[str, str], str | None]  # (institution, item) -> affair code
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ItemHolders:
+        """The index of a parsed demo_world.json."""
+        in_org: dict[tuple[str, str], str] = {}
+        national: dict[str, str] = {}
+        source_affair: dict[tuple[str, str], str | None] = {}
+        for o in data["organizations"]:
+            for i in o["institutions"]:
+                for d in i["departments"]:
+                    for item in d["provides"]:
+                        # The first affair of the providing department; None for a register
+                        # that is no affair of the table (住民票関係情報 from 市民課).
+                        source_affair.setdefault(
+                            (i["code"], item), d["affairs"][0] if d["affairs"] else None
+                        )
+                        if d["scope"] == "insured":
+                            continue  # each resident's own insurer, see assign_circumstances
+                        if o["kind"] in ("national", "insurer"):
+                            national[item] = i["code"]
+                        else:
+                            in_org.setdefault((o["code"], item), i["code"])
+        prefecture_of = {
+            o["code"]: o["prefecture_code"]
+            for o in data["organizations"]
+            if o.get("prefecture_code")
+        }
+        return cls(in_org, national, prefecture_of, source_affair)
+
+    def holder(self, org_code: str, item_code: str) -> str | None:
+        """The institution holding item_code for residents of org_code: one of the
+        organisation's own, else its prefecture's, else the nation's (None if nobody)."""
+        inst = self.in_org.get((org_code, item_code))
+        if inst:
+            return inst
+        pref = self.prefecture_of.get(org_code)
+        if pref and (pref, item_code) in self.in_org:
+            return self.in_org[(pref, item_code)]
+        return self.national.get(item_code)
 
 
 def demo_world_present() -> bool:
@@ -353,18 +407,7 @@ class _Loader:
 
     def _index_providers(self) -> None:
         """Which institution of which organisation holds 副本 of which item."""
-        self.provider_in_org: dict[tuple[str, str], str] = {}  # (org code, item code) -> inst
-        self.national_provider: dict[str, str] = {}
-        for o in self.data["organizations"]:
-            for i in o["institutions"]:
-                for d in i["departments"]:
-                    for item in d["provides"]:
-                        if d["scope"] == "insured":
-                            continue  # each resident's own insurer, see assign_circumstances
-                        if o["kind"] in ("national", "insurer"):
-                            self.national_provider[item] = i["code"]
-                        else:
-                            self.provider_in_org.setdefault((o["code"], item), i["code"])
+        self.holders = ItemHolders.from_data(self.data)
         self.municipalities = [o for o in self.data["organizations"] if o["kind"] == "municipality"]
         self.nation_token_institutions = [
             i["code"]
@@ -650,13 +693,7 @@ class _Loader:
         return codes
 
     def _provider(self, r: _Resident, item_code: str) -> str | None:
-        inst = self.provider_in_org.get((r.org, item_code))
-        if inst:
-            return inst
-        pref = self.org_data[r.org].get("prefecture_code")
-        if pref and (pref, item_code) in self.provider_in_org:
-            return self.provider_in_org[(pref, item_code)]
-        return self.national_provider.get(item_code)
+        return self.holders.holder(r.org, item_code)
 
     def save_tokens_and_copies(self, bar: tqdm) -> None:
         """符号 for every resident at the institutions that serve them, and the 副本 those
@@ -713,7 +750,10 @@ class _Loader:
                             items[item_name],
                             payload_field.get_db_prep_save(payload, connection),
                             updated_at,
-                            r.dv or rng.random() < 0.015,
+                            # A DV victim's records are always answered by hand; of the
+                            # rest, one in twenty, so that a two-week demo leaves providers'
+                            # staff a queue of held requests to release or decline.
+                            r.dv or rng.random() < MANUAL_ANSWER_SHARE,
                             r.dv,
                         )
                     )

@@ -114,9 +114,11 @@ REASONS = {
             "Request id {request_id} was already used for another request.",
         ),
         Reason(
-            "not_internal",
-            "庁内連携は同一機関内の事務の間でのみ行えます。",
-            "Internal transfer is possible only between affairs of one institution.",
+            "provider_is_requester",
+            "照会先機関「{provider}」は照会元機関と同一です。"
+            "同一機関内の事務の間では庁内連携を利用してください。",
+            "The provider {provider} is the requesting institution itself; between affairs of "
+            "one institution, use internal transfer (庁内連携).",
         ),
         Reason(
             "manual_answer",
@@ -176,6 +178,7 @@ class LinkageOutcome:
             affair=self.request.affair.code,
             item=self.request.item.code,
             requester=self.request.requester.code,
+            provider=self.request.provider.code,
             day=self.request.requested_at.date().isoformat(),
             request_id=str(self.request.request_id),
         )
@@ -313,6 +316,10 @@ def _gate(
         return "wrong_institution"
     if not facts.staff_assigned:
         return "staff_not_assigned"
+    if provider.pk == requester.pk:
+        # The network links different institutions (機関); an institution's own data reaches
+        # its other affairs by 庁内連携, which is recorded as its own event type.
+        return "provider_is_requester"
     if not affair.linkage_allowed_on(day):
         return "affair_not_notified"
     rules = permitted_rules(requester=requester, affair=affair, provider=provider, item=item)
@@ -561,13 +568,14 @@ def internal_transfer_send(
     staff: StaffMember,
     request_id: uuid.UUID,
     affair: Affair,
-    from_affair: Affair,
+    from_affair: Affair | None,
     item: InformationItem,
     case: Case | None = None,
     addressee_number: str | None = None,
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
-    """庁内連携: use data of another affair of the staff member's own institution.
+    """庁内連携: use data of another affair of the staff member's own institution
+    (from_affair; None for a register that is no affair, such as the 住民基本台帳).
 
     It does not pass the network gate (no permitted table, no 符号) but is recorded as its own
     event type, so that residents see it on its own tab. The staff member must still be

@@ -4,9 +4,13 @@ detection later.
 
 Ordinary traffic: clerks work office hours on working days (Japanese holidays off, from
 jpholiday), mostly under open cases of their own department, asking for items the permitted
-table allows for the case's affair; June doubles the 児童手当 workload (現況届). Every request,
-ordinary or not, goes through agencies.network.linkage_request_send and so into the ledger.
-The generator is deterministic for a seed and a fixed end date.
+table allows for the case's affair; June doubles the 児童手当 workload (現況届). Where the item
+is held by the clerk's own institution (a city's tax records for its own residents), the
+clerk uses it by 庁内連携 (agencies.network.internal_transfer_send), as a real office does:
+the network only links different institutions. Every request, ordinary or not, goes through
+the network service and so into the ledger. The injected misuse stays on the network (a
+query to another institution where the clerk's own would hold the item). The generator is
+deterministic for a seed and a fixed end date.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from zoneinfo import ZoneInfo
 
 import jpholiday
 
+from agencies.demo import ItemHolders, load_world_data
 from agencies.models import (
     AddresseeNumber,
+    Affair,
     Case,
     CaseMember,
     Institution,
@@ -35,7 +41,7 @@ from agencies.models import (
     StaffMember,
     StaffRole,
 )
-from agencies.network import consent_required, linkage_request_send
+from agencies.network import consent_required, internal_transfer_send, linkage_request_send
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -63,6 +69,7 @@ class TrafficReport:
     """What a traffic run sent: counts by outcome and by injected kind, and the labels."""
 
     requests: int = 0
+    internal: int = 0  # of the requests, 庁内連携 within the clerk's own institution
     outcomes: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
     labels: list[dict[str, str]] = field(default_factory=list)
@@ -99,7 +106,7 @@ class _World:
             )
         }
         self.rules: dict[int, list[LinkageRule]] = defaultdict(list)
-        for rule in LinkageRule.objects.select_related("item", "affair"):
+        for rule in LinkageRule.objects.select_related("item", "affair", "provider_institution"):
             self.rules[rule.affair_id].append(rule)
         self.institutions = list(Institution.objects.select_related("organization"))
         self.cases: dict[int, list[Case]] = defaultdict(list)
@@ -113,26 +120,42 @@ class _World:
             for p in Person.objects.filter(pk__in={p for ps in self.members.values() for p in ps})
         }
 
+        self.by_code = {i.code: i for i in self.institutions}
+        self.affairs = Affair.objects.in_bulk(field_name="code")
+        self.holders = ItemHolders.from_data(load_world_data())
+
     def provider_for(
-        self, requester: Institution, kind: str, rng: random.Random
+        self, requester: Institution, rule: LinkageRule, rng: random.Random
     ) -> Institution | None:
-        """An institution of the rule's kind: in the requester's organisation if it has one,
-        else one in the same prefecture, else any."""
-        same_org = [
-            i
-            for i in self.institutions
-            if i.kind == kind and i.organization_id == requester.organization_id
-        ]
+        """Where a clerk of requester sends a query under rule, never to the requester itself
+        (the network links different institutions): the rule's named provider; else the
+        institution that holds the item for the requester's residents, when it is of the
+        rule's kind (the clerk knows where the records are); else one of that kind in the
+        requester's organisation, its prefecture, or anywhere."""
+        if rule.provider_institution is not None:
+            named = rule.provider_institution
+            return named if named.pk != requester.pk else None
+        kind = rule.provider_kind
+        held_by = self.by_code.get(
+            self.holders.holder(requester.organization.code, rule.item.code) or ""
+        )
+        if held_by is not None and held_by.kind == kind and held_by.pk != requester.pk:
+            return held_by
+        others = [i for i in self.institutions if i.kind == kind and i.pk != requester.pk]
+        same_org = [i for i in others if i.organization_id == requester.organization_id]
         if same_org and kind != InstitutionKind.PREFECTURE_HEAD:
             return same_org[0]
         pref = requester.organization.prefecture_name
-        same_pref = [
-            i
-            for i in self.institutions
-            if i.kind == kind and pref and i.organization.prefecture_name == pref
-        ]
-        pool = same_org or same_pref or [i for i in self.institutions if i.kind == kind]
+        same_pref = [i for i in others if pref and i.organization.prefecture_name == pref]
+        pool = same_org or same_pref or others
         return rng.choice(pool) if pool else None
+
+    def holds_itself(self, requester: Institution, rule: LinkageRule) -> bool:
+        """Whether the requester is itself an institution the rule names as provider: then
+        its own records are where a clerk finds the item, by 庁内連携."""
+        if rule.provider_institution_id is not None:
+            return rule.provider_institution_id == requester.pk
+        return rule.provider_kind == requester.kind
 
     def permitted(self, clerk: _Clerk, affair_id: int) -> list[LinkageRule]:
         kind = clerk.staff.institution.kind
@@ -174,9 +197,9 @@ class _Sender:
         rule = rule or (self.rng.choice(rules) if rules else None)
         if number is None or rule is None:
             return False
-        provider = rule.provider_institution or self.world.provider_for(
-            staff.institution, rule.provider_kind, self.rng
-        )
+        if not kind and not item_override and self.world.holds_itself(staff.institution, rule):
+            return self.transfer(clerk, rule=rule, number=number, when=when, case=case)
+        provider = self.world.provider_for(staff.institution, rule, self.rng)
         if provider is None:
             return False
         item = rule.item
@@ -205,6 +228,33 @@ class _Sender:
         if kind:
             self.report.injected[kind] += 1
             self.report.labels.append({"request_id": str(request_id), "kind": kind})
+        return True
+
+    def transfer(
+        self,
+        clerk: _Clerk,
+        *,
+        rule: LinkageRule,
+        number: str,
+        when: dt.datetime,
+        case: Case | None,
+    ) -> bool:
+        """庁内連携 of the rule's item from the clerk's own institution."""
+        institution = clerk.staff.institution
+        source = self.world.holders.source_affair.get((institution.code, rule.item.code))
+        outcome = internal_transfer_send(
+            staff=clerk.staff,
+            request_id=uuid.UUID(int=self.rng.getrandbits(128), version=4),
+            affair=rule.affair,
+            from_affair=self.world.affairs.get(source) if source else None,
+            item=rule.item,
+            case=case,
+            addressee_number=number,
+            now=when.astimezone(dt.UTC),
+        )
+        self.report.requests += 1
+        self.report.internal += 1
+        self.report.outcomes[outcome.request.status] += 1
         return True
 
 

@@ -30,7 +30,8 @@ from agencies.models import (
 
 @pytest.fixture
 def world(db):
-    """A city (mayor's office and board of education) asking the pension service and itself."""
+    """A city (mayor's office and board of education) asking the pension service, its own
+    board of education and a neighbouring city's mayor."""
     network.clear_rules_cache()
     city = OrganizationFactory(code="011002", name="札幌市")
     mayor = InstitutionFactory(
@@ -38,6 +39,13 @@ def world(db):
     )
     board = InstitutionFactory(
         organization=city, kind=InstitutionKind.BOARD_OF_EDUCATION, code="0110020000000002"
+    )
+    # Another city's mayor: where a resident who moved in was taxed (the network links
+    # different institutions; the city's own data reaches its affairs by 庁内連携).
+    neighbour = InstitutionFactory(
+        organization=OrganizationFactory(code="012025", name="函館市"),
+        kind=InstitutionKind.MUNICIPALITY_HEAD,
+        code="0120250000000001",
     )
     pension = InstitutionFactory(
         organization=OrganizationFactory(code="990015", kind="national"),
@@ -77,7 +85,7 @@ def world(db):
     )
     person = PersonFactory(my_number=my_number_for(1))
     AddresseeNumber.objects.create(organization=city, person=person, number="000000000012345")
-    for institution in (mayor, board, pension):
+    for institution in (mayor, board, pension, neighbour):
         issue_token(institution, person)
     ProvisionCopy.objects.create(
         institution=pension,

@@ -77,7 +77,8 @@ def test_subject_by_my_number_through_the_blind_index(world):
         ({"item": "resident_item"}, "not_in_permitted_table"),
         ({"item": "tax"}, "rule_not_valid_on_date"),
         ({"affair": "unnotified"}, "affair_not_notified"),
-        ({"affair": "school", "item": "tax", "provider": "mayor"}, "consent_missing"),
+        ({"affair": "school", "item": "tax", "provider": "neighbour"}, "consent_missing"),
+        ({"affair": "school", "item": "tax", "provider": "mayor"}, "provider_is_requester"),
         ({"addressee_number": "000000000099999"}, "subject_not_found"),
         ({"requester": "board"}, "wrong_institution"),
     ],
@@ -123,13 +124,42 @@ def test_consent_lets_the_tax_query_through(world):
         document_reference="同意書-2026-001",
     )
     ProvisionCopy.objects.create(
+        institution=world.neighbour,
+        item=world.tax,
+        token=world.person.tokens.get(institution=world.neighbour),
+        payload={"課税区分": "非課税"},
+    )
+    outcome = send(world, affair=world.school, item=world.tax, provider=world.neighbour)
+    assert outcome.request.status == LinkageStatus.PROVIDED
+
+
+def test_the_requesters_own_institution_is_not_asked_over_the_network(world):
+    """Permitted by the table's kinds, consented and held, yet refused: an institution's own
+    data reaches its other affairs by 庁内連携, not through the network."""
+    Consent.objects.create(
+        person=world.person,
+        affair=world.school,
+        institution=world.mayor,
+        item=world.tax,
+        valid_from=dt.date(2026, 4, 1),
+        document_reference="同意書-2026-002",
+    )
+    ProvisionCopy.objects.create(
         institution=world.mayor,
         item=world.tax,
         token=world.person.tokens.get(institution=world.mayor),
-        payload={"課税区分": "非課税"},
+        payload={"課税区分": "課税"},
     )
     outcome = send(world, affair=world.school, item=world.tax, provider=world.mayor)
-    assert outcome.request.status == LinkageStatus.PROVIDED
+    assert outcome.request.status == LinkageStatus.REFUSED
+    assert outcome.request.reason == "provider_is_requester"
+    assert outcome.request.payload is None
+    assert outcome.message["ja"] == (
+        "照会先機関「0110020000000001」は照会元機関と同一です。"
+        "同一機関内の事務の間では庁内連携を利用してください。"
+    )
+    [leaf] = ledger_leaves()
+    assert (leaf["outcome"], leaf["reason"]) == ("refused", "provider_is_requester")
 
 
 def test_no_token_at_the_requester(world):

@@ -91,9 +91,10 @@ def test_query_form_offers_only_permitted_routes_for_assigned_affairs(world):
         route(world, world.affair, world.pension_item, world.pension),
         route(world, world.affair, world.resident_item, world.board),
         # school/tax from any mayor's office but the requester's own (that would be 庁内連携)
+        route(world, world.school, world.tax, world.neighbour),
     }
-    # The 2019-expired tax rule, the unnotified affair and the school/tax rule (whose only
-    # provider is the requester itself) are not offered.
+    # Not offered: the 2019-expired tax rule, the unnotified affair, and school/tax from the
+    # requester itself (the gate would refuse it: provider_is_requester).
 
 
 def test_query_form_sends_through_the_network_and_shows_the_answer(world):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.db.models import F
 
 from agencies.models import LinkageRequest
 from agencies.traffic import MISUSE_KINDS, is_working_day
@@ -43,6 +44,7 @@ def test_traffic(traffic):
     """One world, three checks (loading it is the slow part)."""
     labels, output = traffic
     check_everything_went_through_the_service(output)
+    check_the_network_links_different_institutions()
     check_misuse_is_labelled(labels)
     check_office_hours(labels)
     check_demo_logins_include_a_provider_operator_with_work()
@@ -51,9 +53,29 @@ def test_traffic(traffic):
 def check_everything_went_through_the_service(output):
     total = LinkageRequest.objects.count()
     assert total > 150
-    assert LedgerIntake.objects.filter(event_type="linkage.request").count() == total
+    network = LinkageRequest.objects.filter(kind="network")
+    internal = LinkageRequest.objects.filter(kind="internal")
+    assert network.count() + internal.count() == total
+    assert LedgerIntake.objects.filter(event_type="linkage.request").count() == network.count()
+    assert LedgerIntake.objects.filter(event_type="internal.transfer").count() == internal.count()
     assert LedgerEntry.objects.count() == LedgerIntake.objects.count()  # integrated and signed
     assert f"traffic: {total} requests over 7 days" in output
+    assert f"{internal.count()} of them 庁内連携" in output
+
+
+def check_the_network_links_different_institutions():
+    """A city's own records reach its affairs by 庁内連携: the network is never asked to
+    link an institution with itself, and the clerks' cases use both paths."""
+    network = LinkageRequest.objects.filter(kind="network")
+    assert not network.filter(provider=F("requester")).exists()
+    assert not network.filter(reason="provider_is_requester").exists()
+    internal = LinkageRequest.objects.filter(kind="internal")
+    assert internal.exists()
+    assert not internal.exclude(provider=F("requester")).exists()
+    # Tax records come from the tax affair of the same institution (demo_world.json).
+    tax = internal.filter(item__code="TM00000000000003")
+    assert tax.exists()
+    assert set(tax.values_list("from_affair__code", flat=True)) == {"JT01000000000010"}
 
 
 def check_misuse_is_labelled(labels):

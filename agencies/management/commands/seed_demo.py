@@ -94,7 +94,8 @@ class Command(BaseCommand):
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
         self.stdout.write(
             f"traffic: {report.requests} requests over {options['traffic']} days in "
-            f"{time.monotonic() - started:.1f} s ({outcomes}); {len(report.labels)} injected "
+            f"{time.monotonic() - started:.1f} s ({outcomes}; {report.internal} of them 庁内連携 "
+            f"within one institution); {len(report.labels)} injected "
             f"misuse requests of {len(report.injected)} kinds labelled in {labels}; "
             f"{integrated} ledger entries integrated and signed"
         )
