@@ -114,7 +114,8 @@ def test_not_in_table_message_is_the_networks(world):
     )
 
 
-def test_consent_lets_the_tax_query_through(world):
+def consented_tax_record_at(world, holder):
+    """The person's consent to the city's school-aid tax query, and holder's tax 副本."""
     Consent.objects.create(
         person=world.person,
         affair=world.school,
@@ -124,11 +125,15 @@ def test_consent_lets_the_tax_query_through(world):
         document_reference="同意書-2026-001",
     )
     ProvisionCopy.objects.create(
-        institution=world.neighbour,
+        institution=holder,
         item=world.tax,
-        token=world.person.tokens.get(institution=world.neighbour),
+        token=world.person.tokens.get(institution=holder),
         payload={"課税区分": "非課税"},
     )
+
+
+def test_consent_lets_the_tax_query_through(world):
+    consented_tax_record_at(world, world.neighbour)
     outcome = send(world, affair=world.school, item=world.tax, provider=world.neighbour)
     assert outcome.request.status == LinkageStatus.PROVIDED
 
@@ -136,20 +141,7 @@ def test_consent_lets_the_tax_query_through(world):
 def test_the_requesters_own_institution_is_not_asked_over_the_network(world):
     """Permitted by the table's kinds, consented and held, yet refused: an institution's own
     data reaches its other affairs by 庁内連携, not through the network."""
-    Consent.objects.create(
-        person=world.person,
-        affair=world.school,
-        institution=world.mayor,
-        item=world.tax,
-        valid_from=dt.date(2026, 4, 1),
-        document_reference="同意書-2026-002",
-    )
-    ProvisionCopy.objects.create(
-        institution=world.mayor,
-        item=world.tax,
-        token=world.person.tokens.get(institution=world.mayor),
-        payload={"課税区分": "課税"},
-    )
+    consented_tax_record_at(world, world.mayor)
     outcome = send(world, affair=world.school, item=world.tax, provider=world.mayor)
     assert outcome.request.status == LinkageStatus.REFUSED
     assert outcome.request.reason == "provider_is_requester"
