@@ -107,7 +107,13 @@ def household_of(person: Person) -> list[Person]:
 
 def _requests() -> QuerySet[LinkageRequest]:
     return LinkageRequest.objects.select_related(
-        "affair", "item", "requester__organization", "provider__organization", "case", "staff__user"
+        "affair",
+        "from_affair",
+        "item",
+        "requester__organization",
+        "provider__organization",
+        "case",
+        "staff__user",
     )
 
 

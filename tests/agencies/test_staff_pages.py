@@ -335,3 +335,31 @@ def test_refusal_message_is_shown_in_the_network_style(world):
     assert "職員は事務手続「JT02020000000001」の担当として登録されていません。" in ja
     en = client_for(world.clerk, "en").get(url).content.decode()
     assert "The staff member is not assigned to affair JT02020000000001." in en
+
+
+def test_an_internal_transfer_is_shown_as_such_with_its_providing_affair(world):
+    """庁内連携 rows name the affair the data came from, not the clerk's own institution as
+    if it had been asked over the network."""
+    from agencies.network import internal_transfer_send
+
+    outcome = internal_transfer_send(
+        staff=world.clerk,
+        request_id=uuid.uuid4(),
+        affair=world.affair,
+        from_affair=world.school,
+        item=world.tax,
+        addressee_number=ADDRESSEE,
+    )
+    client = client_for(world.clerk)
+    row = next(
+        r
+        for r in re.findall(r"<tr>.*?</tr>", client.get("/staff/").content.decode(), re.S)
+        if str(outcome.request.request_id) in r
+    )
+    assert f"庁内連携: {world.school.name}" in row
+    assert str(world.mayor) not in row
+    detail = client.get(f"/staff/requests/{outcome.request.request_id}/").content.decode()
+    assert "移転元の事務" in detail
+    assert world.school.code in detail
+    english = client_for(world.clerk, "en").get(f"/staff/requests/{outcome.request.request_id}/")
+    assert "Providing affair" in english.content.decode()
