@@ -131,3 +131,20 @@ def send_request(world, **overrides):
     }
     params.update(overrides)
     return linkage_request_send(**params)
+
+
+def transfer_internally(world, **overrides):
+    """A 庁内連携: by default the world's clerk uses, for school aid, the residents' register
+    data of the world's person from the 児童手当 affair; any parameter can be overridden."""
+    from agencies.network import internal_transfer_send
+
+    params = {
+        "staff": world.clerk,
+        "request_id": uuid.uuid4(),
+        "affair": world.school,
+        "from_affair": world.affair,
+        "item": world.resident_item,
+        "addressee_number": WORLD_ADDRESSEE,
+    }
+    params.update(overrides)
+    return internal_transfer_send(**params)

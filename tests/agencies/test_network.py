@@ -14,6 +14,7 @@ from factories import (
     StaffFactory,
     my_number_for,
     send_request,
+    transfer_internally,
 )
 
 from agencies import network
@@ -30,7 +31,6 @@ from agencies.network import (
     NotAllowed,
     OperatorNotFound,
     held_request_decide,
-    internal_transfer_send,
 )
 from agencies.selectors import OperatorName
 from audit.models import LedgerIntake
@@ -232,15 +232,7 @@ def test_protected_subject_is_held_as_nondisclosure_and_can_be_declined(world):
 
 
 def test_internal_transfer_is_its_own_event_and_skips_the_gate(world):
-    outcome = internal_transfer_send(
-        staff=world.clerk,
-        request_id=uuid.uuid4(),
-        affair=world.school,
-        from_affair=world.affair,
-        item=world.resident_item,
-        addressee_number="000000000012345",
-        now=NOW,
-    )
+    outcome = transfer_internally(world, now=NOW)
     assert outcome.request.status == LinkageStatus.PROVIDED
     [leaf] = ledger_leaves()
     assert leaf["type"] == "internal.transfer"

@@ -15,6 +15,7 @@ from factories import (
     StaffFactory,
     my_number_for,
     send_request,
+    transfer_internally,
 )
 
 from agencies.models import (
@@ -340,16 +341,7 @@ def test_refusal_message_is_shown_in_the_network_style(world):
 def test_an_internal_transfer_is_shown_as_such_with_its_providing_affair(world):
     """庁内連携 rows name the affair the data came from, not the clerk's own institution as
     if it had been asked over the network."""
-    from agencies.network import internal_transfer_send
-
-    outcome = internal_transfer_send(
-        staff=world.clerk,
-        request_id=uuid.uuid4(),
-        affair=world.affair,
-        from_affair=world.school,
-        item=world.tax,
-        addressee_number=ADDRESSEE,
-    )
+    outcome = transfer_internally(world, affair=world.affair, from_affair=world.school)
     client = client_for(world.clerk)
     row = next(
         r
