@@ -41,7 +41,12 @@ from agencies.models import (
     StaffMember,
     StaffRole,
 )
-from agencies.network import consent_required, internal_transfer_send, linkage_request_send
+from agencies.network import (
+    LinkageOutcome,
+    consent_required,
+    internal_transfer_send,
+    linkage_request_send,
+)
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -109,6 +114,7 @@ class _World:
         for rule in LinkageRule.objects.select_related("item", "affair", "provider_institution"):
             self.rules[rule.affair_id].append(rule)
         self.institutions = list(Institution.objects.select_related("organization"))
+        self.by_code = {i.code: i for i in self.institutions}
         self.cases: dict[int, list[Case]] = defaultdict(list)
         for case in Case.objects.select_related("affair").order_by("pk"):
             self.cases[case.department_id].append(case)
@@ -119,8 +125,6 @@ class _World:
             p.pk: p
             for p in Person.objects.filter(pk__in={p for ps in self.members.values() for p in ps})
         }
-
-        self.by_code = {i.code: i for i in self.institutions}
         self.affairs = Affair.objects.in_bulk(field_name="code")
         self.holders = ItemHolders.from_data(load_world_data())
 
@@ -223,8 +227,7 @@ class _Sender:
             terminal=terminal or clerk.terminal,
             now=when.astimezone(dt.UTC),
         )
-        self.report.requests += 1
-        self.report.outcomes[outcome.request.status] += 1
+        self._count(outcome)
         if kind:
             self.report.injected[kind] += 1
             self.report.labels.append({"request_id": str(request_id), "kind": kind})
@@ -252,10 +255,13 @@ class _Sender:
             addressee_number=number,
             now=when.astimezone(dt.UTC),
         )
-        self.report.requests += 1
+        self._count(outcome)
         self.report.internal += 1
-        self.report.outcomes[outcome.request.status] += 1
         return True
+
+    def _count(self, outcome: LinkageOutcome) -> None:
+        self.report.requests += 1
+        self.report.outcomes[outcome.request.status] += 1
 
 
 def _under_case(sender: _Sender, clerk: _Clerk, case: Case, when: dt.datetime, **kw: Any) -> bool:
