@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: run test install lint typecheck check clean-demo messages
+.PHONY: run test install lint typecheck check clean-demo messages services browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ run: $(STAMP)
 ## test: the whole suite (SQLite by default; DATABASE_URL switches to PostgreSQL).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## services: PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 for the tests and the
+## real-services mode, installed from Debian's packages when missing (a no-op when both answer).
+services:
+	scripts/services.sh postgres redis
+
+## browser: Debian's chromium for the browser tests.
+browser:
+	scripts/services.sh chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

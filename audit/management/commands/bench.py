@@ -71,7 +71,10 @@ class Command(BaseCommand):
         if not sizes or sizes[0] < 2:
             raise CommandError("--sizes must name sizes of 2 or more")
         if connection.vendor != "postgresql":
-            self.stderr.write("note: the targets are stated for PostgreSQL (set DATABASE_URL)")
+            self.stderr.write(
+                "note: the targets are stated for PostgreSQL: `make services` starts one on "
+                "127.0.0.1:5432, then set DATABASE_URL=postgres://postgres@127.0.0.1:5432/yaritori"
+            )
 
         def say(line: str) -> None:
             self.stdout.write(line)
