@@ -213,18 +213,26 @@ class OutcomeSerializer(serializers.Serializer[LinkageRequest]):
     affair = serializers.CharField(source="affair.code")
     item = serializers.CharField(source="item.code")
     case = serializers.SerializerMethodField(help_text="the requester's 受付番号 (requester only)")
-    nondisclosure = serializers.BooleanField()
+    nondisclosure = serializers.BooleanField(
+        required=False,
+        help_text="whether the subject is 不開示: present only for the provider of a request held "
+        "for its manual answer, which must know in order to decide; never for the requester",
+    )
     requested_at = serializers.DateTimeField()
     answered_at = serializers.DateTimeField(allow_null=True)
     message = serializers.SerializerMethodField()
     payload = serializers.SerializerMethodField()
 
     def get_message(self, obj: LinkageRequest) -> dict[str, str] | None:
-        return network.LinkageOutcome(obj).message
+        return network.LinkageOutcome(obj).message_for(self._viewer_id())
+
+    def _viewer_id(self) -> int | None:
+        viewer = self.context.get("institution")
+        return viewer.pk if viewer is not None else None
 
     def _for_requester(self, obj: LinkageRequest) -> bool:
-        viewer = self.context.get("institution")
-        return viewer is not None and obj.requester_id == viewer.pk
+        viewer = self._viewer_id()
+        return viewer is not None and obj.requester_id == viewer
 
     def get_case(self, obj: LinkageRequest) -> str | None:
         # The requester's own reference: the provider learns the affair, not the file.
@@ -239,7 +247,7 @@ class OutcomeSerializer(serializers.Serializer[LinkageRequest]):
         serializer on each use, a noticeable share of a request's CPU. A test holds the two
         equal for every outcome."""
         answered_at = instance.answered_at
-        return {
+        document = {
             "request_id": str(instance.request_id),
             "kind": instance.kind,
             "status": instance.status,
@@ -254,6 +262,9 @@ class OutcomeSerializer(serializers.Serializer[LinkageRequest]):
             "message": self.get_message(instance),
             "payload": self.get_payload(instance),
         }
+        if not network.nondisclosure_visible_to(instance, self._viewer_id()):
+            del document["nondisclosure"]
+        return document
 
 
 def _outcome(request: LinkageRequest, institution: Institution) -> dict[str, Any]:

@@ -121,6 +121,11 @@ REASONS = {
             "one institution, use internal transfer (庁内連携).",
         ),
         Reason(
+            "held",
+            "情報提供者で確認中です。回答をお待ちください。",
+            "The provider is reviewing the request; wait for the answer.",
+        ),
+        Reason(
             "manual_answer",
             "情報提供者で手動応答の対象です。回答をお待ちください。",
             "The provider answers this item by hand; the request is held.",
@@ -155,6 +160,26 @@ class OperatorNotFound(Exception):
 STAFF_NOT_FOUND = "no such staff member in this institution"
 
 
+# Why a request is held is the provider's to know: a requester told "nondisclosure" would learn
+# that its subject is under a DV support measure, the one fact the measure exists to hide. The
+# requester sees one reason for every hold, whatever the provider's copy says.
+_REQUESTER_REASONS = {"nondisclosure": "held", "manual_answer": "held"}
+_DECIDED_BY_HAND = frozenset({LinkageStatus.HELD, LinkageStatus.RELEASED, LinkageStatus.DECLINED})
+
+
+def nondisclosure_visible_to(request: LinkageRequest, institution_id: int | None) -> bool:
+    """True when institution_id may learn whether the request's subject is 不開示: only the
+    provider of a request held for its manual answer (and decided by it), which must know in
+    order to decide. Never the requester, and not the provider of a request answered or
+    refused automatically. Auditors read the ledger, where the marker is always recorded."""
+    return (
+        institution_id is not None
+        and request.kind == "network"
+        and request.provider_id == institution_id
+        and request.status in _DECIDED_BY_HAND
+    )
+
+
 @dataclass(frozen=True)
 class LinkageOutcome:
     """What the requester gets back: the status, the reason, and the answer if provided."""
@@ -170,8 +195,17 @@ class LinkageOutcome:
 
     @property
     def message(self) -> dict[str, str] | None:
-        """The reason's code and messages, or None for a plain answer."""
-        reason = REASONS.get(self.request.reason)
+        """The reason's code and messages as the requester may see them, or None for a plain
+        answer (a hold is "held", whatever its cause)."""
+        return self.message_for(self.request.requester_id)
+
+    def message_for(self, institution_id: int | None) -> dict[str, str] | None:
+        """The reason's code and messages as institution_id may see them: the cause of a hold
+        only for the provider deciding it (nondisclosure_visible_to), "held" for anyone else."""
+        code = self.request.reason
+        if not nondisclosure_visible_to(self.request, institution_id):
+            code = _REQUESTER_REASONS.get(code, code)
+        reason = REASONS.get(code)
         if reason is None:
             return None
         return reason.render(
@@ -328,7 +362,10 @@ def _gate(
     if not any(rule.valid_on(day) for rule in rules):
         return "rule_not_valid_on_date"
     subject = facts.subject
-    if subject is None:
+    if subject is None or not facts.subject_known:
+        # A My Number of a person outside the requester's own records is "not found", like a
+        # number nobody holds: the network must not tell a requester whether a My Number
+        # exists elsewhere. The attempt is still recorded against the person it names.
         return "subject_not_found"
     if consent_required(item=item, affair=affair):
         consents = Consent.objects.filter(

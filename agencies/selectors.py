@@ -170,6 +170,10 @@ class GateFacts:
     existing_request_id: int | None
     staff_assigned: bool
     subject: Person | None
+    # The subject is in the requester's own records: a 宛名番号 of its organisation, or a 符号
+    # the requester holds. A My Number resolves country-wide through the blind index, but the
+    # gate treats a person outside those records as not found.
+    subject_known: bool
     token_held: bool
     copy: ProvisionCopy | None
     staff: StaffMember | None = None  # found by OperatorName: active, in that institution
@@ -202,6 +206,8 @@ SELECT
   p.id, p.public_id, p.disclosure_protected, p.protected_from, p.protected_until,
   EXISTS (SELECT 1 FROM agencies_institutiontoken t
           WHERE t.institution_id = %(requester)s AND t.person_id = p.id),
+  EXISTS (SELECT 1 FROM agencies_addresseenumber ka
+          WHERE ka.organization_id = %(organization)s AND ka.person_id = p.id),
   c.id, c.payload, c.manual_answer, c.nondisclosure,
   s.id, s.department_id, s.role, s.audit_pseudonym,
   k.id, k.affair_id, k.department_id, k.reference, k.closed_at
@@ -261,7 +267,8 @@ def linkage_facts(
     """Read, in one statement, what linkage_request_send decides on: whether the request id
     is taken, whether the staff member is assigned to the affair, the subject (by the
     requester's 宛名番号 or by My Number through the blind index) with its 不開示 period,
-    whether the requester holds a 符号 for it, and the provider's 副本 of the item.
+    whether it is in the requester's own records, whether the requester holds a 符号 for it,
+    and the provider's 副本 of the item.
 
     The operator is a StaffMember, or an OperatorName: then the same statement finds the
     staff member and the case by name within the requester (GateFacts.staff and .case, None
@@ -289,7 +296,8 @@ def linkage_facts(
     row = fetch_one(_facts_sql(by_name, bool(my_number)), params)
     assert row is not None  # the anchor row is always there
     existing, assigned, person_id, public_id, protected, p_from, p_until, token = row[:8]
-    copy_id, payload, manual, copy_protected = row[8:12]
+    has_addressee_number = row[8]
+    copy_id, payload, manual, copy_protected = row[9:13]
     subject = None
     if person_id is not None:
         subject = Person.from_db(
@@ -316,15 +324,16 @@ def linkage_facts(
             ],
         )
     staff = found_case = None
-    if by_name and row[12] is not None:
-        staff = StaffMember.from_db(connection.alias, _STAFF_FIELDS, list(row[12:16]))
+    if by_name and row[13] is not None:
+        staff = StaffMember.from_db(connection.alias, _STAFF_FIELDS, list(row[13:17]))
         staff.institution = requester
-    if by_name and row[16] is not None:
-        found_case = Case.from_db(connection.alias, _CASE_FIELDS, [*row[16:20], _aware(row[20])])
+    if by_name and row[17] is not None:
+        found_case = Case.from_db(connection.alias, _CASE_FIELDS, [*row[17:21], _aware(row[21])])
     return GateFacts(
         existing_request_id=existing,
         staff_assigned=bool(assigned),
         subject=subject,
+        subject_known=bool(token) or bool(has_addressee_number),
         token_held=bool(token),
         copy=copy,
         staff=staff,

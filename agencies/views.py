@@ -251,7 +251,7 @@ def request_detail(request: HttpRequest, staff: StaffMember, request_id: uuid.UU
         {
             "staff": staff,
             "req": found,
-            "message": network.LinkageOutcome(found).message,
+            "message": network.LinkageOutcome(found).message_for(staff.institution_id),
             "payload": found.payload if is_requester else None,
             "is_requester": is_requester,
             "can_decide": _can_decide(staff, found),
