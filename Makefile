@@ -15,12 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: migrate, load the demo world if the database is empty, start web + worker + beat.
+# The demo world and the benchmarks are development apps (settings.YARITORI_DEMO): on here.
+export YARITORI_DEMO := 1
+
+## run: migrate, load the demo world if the database is empty, start web, sequencer, worker
+## and beat (honcho, Procfile); Ctrl-C stops them all.
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty --traffic 14
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	PORT=$(PORT) exec $(BIN)/python -m config.run_all
+	$(BIN)/python manage.py demo_banner --port $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(PORT) exec $(BIN)/honcho -f Procfile start
 
 ## test: the whole suite (SQLite by default; DATABASE_URL switches to PostgreSQL).
 test: $(STAMP)

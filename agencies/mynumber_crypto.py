@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.keys import decode_key
+from core.keys import decode_key
 
 _AAD_PREFIX = b"yaritori/my-number/v1|"
 _NONCE_BYTES = 12

@@ -14,7 +14,7 @@ import secrets
 
 from django.conf import settings
 
-from config.keys import decode_key
+from core.keys import decode_key
 
 TOKEN_LENGTH = 26
 API_KEY_PREFIX = "yk_"

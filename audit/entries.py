@@ -1,9 +1,12 @@
-"""What a ledger entry may contain, and its leaf bytes (RFC 8785 canonical JSON).
+"""What a ledger entry may contain, its leaf bytes (RFC 8785 canonical JSON), and the reader
+that turns a leaf back into a typed record.
 
-A leaf holds codes and pseudonyms only: institution, affair and item codes, the subject's
-ledger pseudonym, the staff pseudonym, a case reference, the outcome, the 不開示 marker, the
-request id and the UTC time. Every field has a pattern; anything else is refused before it can
-reach the log, so a name or a My Number cannot slip in by mistake.
+The apps that write entries declare their event types and each field's pattern
+(register_event, e.g. agencies/network/events.py); the ledger enforces those declarations on
+every append and every read, and names no field of its own but the version, the event type,
+the UTC time and the subject's pseudonym. A leaf holds codes and pseudonyms only: every field
+has a pattern, and anything else is refused before it can reach the log, so a name or a My
+Number cannot slip in by mistake.
 """
 
 from __future__ import annotations
@@ -14,68 +17,140 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import rfc8785
 from django.conf import settings
 
-from config.keys import decode_key
+from core.keys import decode_key
 
 LEAF_VERSION = 1
 
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-FIELD_PATTERNS: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern)
-    for name, pattern in {
-        "request_id": _UUID,
-        "related_request_id": _UUID,
-        "requester": r"[0-9]{16}",
-        "provider": r"[0-9]{16}",
-        "institution": r"[0-9]{16}",
-        "affair": r"JT[0-9]{14}",
-        "from_affair": r"JT[0-9]{14}",
-        "item": r"TM[0-9]{14}",
-        "subject": r"SJ[A-Z2-7]{24}",
-        "staff": r"ST[0-9A-F]{16}",
-        "actor": r"(ST|AU|SY)[0-9A-Za-z]{6,24}",
-        "case": r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}",
-        "outcome": r"[a-z_]{2,24}",
-        "reason": r"[a-z_]{2,48}",
-        "system": r"SY[0-9A-Za-z_-]{8,12}",
-        "anchor": r"[A-Za-z0-9+/=]{44}",
-        "terminal": r"[A-Za-z0-9][A-Za-z0-9-]{0,31}",
-    }.items()
-}
-BOOLEAN_FIELDS = frozenset({"nondisclosure"})
+# The ledger's own members of every leaf; no event may declare a field of these names.
+_LEDGER_MEMBERS = frozenset({"v", "type", "time", "subject"})
 EVENT_TYPE = re.compile(r"[a-z]+(\.[a-z_]+)+")
-# A bare 12-digit value would look like a My Number; no pattern above admits one except case,
-# which is checked explicitly.
+_SUBJECT = re.compile(r"SJ[A-Z2-7]{24}")
+# A bare 12-digit value would look like a My Number: free-form references refuse any run.
 _TWELVE_DIGITS = re.compile(r"[0-9]{12}")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
 class EntryFieldError(ValueError):
     """A field is not allowed in a ledger entry or does not have its pattern (value omitted)."""
 
 
-def check_fields(event_type: str, fields: Mapping[str, object]) -> None:
-    """Raise EntryFieldError unless every field is known and well-formed."""
+@dataclass(frozen=True)
+class EntryField:
+    """What one field of an entry may hold: a string of `pattern` (ASCII that JSON writes
+    without escapes), or, with pattern None, true or false."""
+
+    pattern: re.Pattern[str] | None
+    # Free-form references (a case's 受付番号) could carry a typed My Number by mistake.
+    refuse_twelve_digits: bool = False
+
+    def admits(self, value: object) -> bool:
+        """Whether value is of this field's form."""
+        if self.pattern is None:
+            return isinstance(value, bool)
+        if not isinstance(value, str) or not self.pattern.fullmatch(value):
+            return False
+        return not (self.refuse_twelve_digits and _TWELVE_DIGITS.search(value))
+
+
+BOOLEAN = EntryField(None)
+
+
+def text(pattern: str, *, refuse_twelve_digits: bool = False) -> EntryField:
+    """A string field of the given pattern (a regular expression matched in full). The
+    pattern must admit only ASCII characters that JSON writes as they are."""
+    return EntryField(re.compile(pattern), refuse_twelve_digits)
+
+
+UUID = text(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class EventSchema:
+    """One event type the ledger accepts, as the app that writes it declared it.
+
+    fields: every field an entry of this type may hold (besides the ledger's own v, type,
+    time and subject); required: those it must hold; key: the field whose value finds the
+    entry in one indexed lookup (LedgerIntake.lookup_key), e.g. a request id.
+    """
+
+    event_type: str
+    fields: Mapping[str, EntryField]
+    required: frozenset[str]
+    key: str | None
+    summary: str
+
+
+_REGISTRY: dict[str, EventSchema] = {}
+
+
+def register_event(
+    event_type: str,
+    *,
+    fields: Mapping[str, EntryField],
+    required: Iterable[str] = (),
+    key: str | None = None,
+    summary: str = "",
+) -> EventSchema:
+    """Declare an event type and the fields its entries may hold; from then on the ledger
+    appends and reads entries of that type against this schema only.
+
+    Registering the same declaration twice is harmless (apps register at import); a
+    different declaration for a registered type raises ValueError, since entries already
+    written were checked against the first.
+    """
     if not EVENT_TYPE.fullmatch(event_type):
-        raise EntryFieldError(f"event type {event_type!r} is not of the form 'noun.verb'")
+        raise ValueError(f"event type {event_type!r} is not of the form 'noun.verb'")
+    reserved = _LEDGER_MEMBERS & set(fields)
+    if reserved:
+        raise ValueError(f"{event_type}: {sorted(reserved)} are the ledger's own members")
+    required_set = frozenset(required)
+    if not required_set <= set(fields) or (key is not None and key not in fields):
+        raise ValueError(f"{event_type}: required fields and the key must be declared fields")
+    schema = EventSchema(event_type, dict(fields), required_set, key, summary)
+    known = _REGISTRY.setdefault(event_type, schema)
+    if known != schema:
+        raise ValueError(f"event type {event_type!r} is already registered differently")
+    return known
+
+
+def event_schema(event_type: str) -> EventSchema:
+    """The registered schema of event_type, or EntryFieldError."""
+    schema = _REGISTRY.get(event_type)
+    if schema is None:
+        raise EntryFieldError(f"event type {event_type!r} is not registered with the ledger")
+    return schema
+
+
+def registered_events() -> list[EventSchema]:
+    """Every registered event type, by name."""
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def check_fields(event_type: str, fields: Mapping[str, object]) -> EventSchema:
+    """The event's schema, or EntryFieldError unless every field is declared for
+    event_type, well-formed, and every required field is there. ("subject" is the ledger's
+    own and is checked by leaf_bytes.)"""
+    schema = event_schema(event_type)
+    declared = schema.fields
     for name, value in fields.items():
-        if name in BOOLEAN_FIELDS:
-            if not isinstance(value, bool):
-                raise EntryFieldError(f"field {name!r} must be true or false")
-            continue
-        pattern = FIELD_PATTERNS.get(name)
-        if pattern is None:
-            raise EntryFieldError(f"field {name!r} may not appear in a ledger entry")
+        spec = declared.get(name)
+        if spec is None:
+            raise EntryFieldError(f"field {name!r} may not appear in a {event_type} entry")
         # The value itself is never quoted back: it might be the very data we keep out.
-        if not isinstance(value, str) or not pattern.fullmatch(value):
+        if not spec.admits(value):
             raise EntryFieldError(f"field {name!r} does not have the required form")
-        if name == "case" and _TWELVE_DIGITS.search(value):
-            raise EntryFieldError("field 'case' may not contain a run of 12 digits")
+    missing = schema.required.difference(fields)
+    if missing:
+        raise EntryFieldError(f"a {event_type} entry needs {sorted(missing)}")
+    return schema
 
 
 def format_time(moment: dt.datetime) -> str:
@@ -92,14 +167,17 @@ def format_time(moment: dt.datetime) -> str:
     )
 
 
-def leaf_bytes(event_type: str, fields: Mapping[str, object], moment: dt.datetime) -> bytes:
-    """The entry's leaf: {"v": 1, "type": ..., "time": ..., **fields} as RFC 8785 JSON.
+def leaf_bytes(
+    event_type: str, fields: Mapping[str, object], moment: dt.datetime, subject: str = ""
+) -> bytes:
+    """The entry's leaf: {"v": 1, "type": ..., "time": ..., "subject": ..., **fields} as
+    RFC 8785 JSON (subject only when given: the person the entry is about, as a pseudonym).
 
     check_fields admits only booleans and ASCII strings that need no escaping (plus the
     integer version), and keys are ASCII. For such documents RFC 8785 is exactly JSON with
     keys sorted and no white space, so the standard library's C encoder writes the same bytes
     as the rfc8785 library in a tenth of the time; this runs once per linkage request.
-    tests/audit/test_entries.py checks the two agree on every document the schema admits,
+    tests/audit/test_entries.py checks the two agree on every document the schemas admit,
     and canonical_json_reference() is the library form for anyone who wants to compare.
     """
     check_fields(event_type, fields)
@@ -109,7 +187,67 @@ def leaf_bytes(event_type: str, fields: Mapping[str, object], moment: dt.datetim
         "time": format_time(moment),
         **fields,
     }
+    if subject:
+        if not _SUBJECT.fullmatch(subject):
+            raise EntryFieldError("field 'subject' does not have the required form")
+        document["subject"] = subject
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+def lookup_key(event_type: str, fields: Mapping[str, object]) -> str:
+    """The value that finds this entry in one indexed lookup (its schema's key field), or ""."""
+    key = event_schema(event_type).key
+    value = fields.get(key, "") if key is not None else ""
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """A leaf read back: the inverse of leaf_bytes."""
+
+    version: int
+    event_type: str
+    time: dt.datetime
+    subject: str  # "" when the entry is about nobody in particular
+    fields: Mapping[str, str | bool]
+
+    def leaf(self) -> bytes:
+        """The leaf this record was read from (leaf_bytes of its parts)."""
+        return leaf_bytes(self.event_type, self.fields, self.time, self.subject)
+
+
+def parse_leaf(leaf: bytes | str) -> LedgerRecord:
+    """Read a leaf into a typed record, checking it against its event type's schema.
+
+    Raises EntryFieldError when the leaf is not canonical JSON of a registered event type with
+    well-formed fields: exactly the leaves leaf_bytes writes, so that for every leaf it accepts,
+    parse_leaf(leaf).leaf() == leaf.
+    """
+    raw = leaf.encode("utf-8") if isinstance(leaf, str) else bytes(leaf)
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise EntryFieldError("a leaf must be a JSON object") from None
+    if not isinstance(document, dict):
+        raise EntryFieldError("a leaf must be a JSON object")
+    version = document.pop("v", None)
+    event_type = document.pop("type", None)
+    time = document.pop("time", None)
+    subject = document.pop("subject", "")
+    if type(version) is not int or version != LEAF_VERSION:
+        raise EntryFieldError(f"leaf version {version!r} is not {LEAF_VERSION}")
+    if not isinstance(event_type, str) or not isinstance(time, str) or not _TIME.fullmatch(time):
+        raise EntryFieldError("a leaf needs its event type and its UTC time")
+    if not isinstance(subject, str):
+        raise EntryFieldError("field 'subject' does not have the required form")
+    try:
+        moment = dt.datetime.strptime(time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise EntryFieldError("a leaf's time is not a real instant") from None
+    record = LedgerRecord(version, event_type, moment, subject, document)
+    if record.leaf() != raw:
+        raise EntryFieldError("the leaf is not in canonical form (RFC 8785)")
+    return record
 
 
 def canonical_json_reference(document: Mapping[str, Any]) -> bytes:

@@ -19,11 +19,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Field, Model
 from django.utils import timezone
 
-from audit.entries import leaf_bytes
-from audit.models import Checkpoint, LedgerEntry, subtree_last_seq
+from audit.entries import leaf_bytes, lookup_key
+from audit.models import Checkpoint, LedgerEntry, LedgerIntake, MerkleSubtree, subtree_last_seq
 from audit.tlog.checkpoint import Checkpoint as CheckpointBody
 from audit.tlog.hashing import leaf_hash
 from audit.tlog.merkle import (
@@ -45,7 +44,7 @@ from audit.tlog.note import (
     sign_note,
 )
 from audit.tlog.receipt import Receipt
-from config.db import fetch_one, insert_returning_pk, insert_sql, insert_values, mark_inserted
+from core.db import fetch_one, insert_rows
 
 # Any constant will do; it only has to be the same for every sequencer of this database.
 _SEQUENCER_LOCK_KEY = 0x5941524954  # "YARIT"
@@ -102,16 +101,62 @@ class AppendedEntry:
     leaf: str
 
 
-def _intake_values(
-    event_type: str, fields: Mapping[str, object], subject: str, moment: dt.datetime | None
-) -> tuple[str, list[Any]]:
-    """The entry's leaf, and the values of the intake row that carries it."""
+@dataclass(frozen=True, slots=True)
+class PreparedEntry:
+    """An entry checked and serialised, ready to be written: its leaf, and the values of the
+    intake row that carries it, in the order of INTAKE_COLUMNS."""
+
+    leaf: str
+    values: tuple[Any, ...]
+
+
+INTAKE_COLUMNS = ("leaf", "event_type", "subject", "lookup_key", "created_at")
+_INTAKE_TABLE = "audit_ledgerintake"
+_PLACEHOLDERS = ", ".join(["%s"] * len(INTAKE_COLUMNS))
+_INTAKE_INSERT = (
+    f"INSERT INTO {_INTAKE_TABLE} ({', '.join(INTAKE_COLUMNS)}) "  # noqa: S608 - constants
+    f"VALUES ({_PLACEHOLDERS}) RETURNING id"
+)
+
+
+def entry_prepare(
+    *,
+    event_type: str,
+    fields: Mapping[str, object],
+    subject: str = "",
+    moment: dt.datetime | None = None,
+) -> PreparedEntry:
+    """Check an entry against its event type's schema and serialise it (leaf_bytes); raises
+    EntryFieldError for a field that may not be logged. Nothing is written."""
     moment = moment or timezone.now()
-    leaf = leaf_bytes(
-        event_type, {**fields, **({"subject": subject} if subject else {})}, moment
-    ).decode("utf-8")
-    # Stored exactly as the ORM stores datetimes on this backend.
-    return leaf, [leaf, event_type, subject, connection.ops.adapt_datetimefield_value(moment)]
+    leaf = leaf_bytes(event_type, fields, moment, subject).decode("ascii")
+    key = lookup_key(event_type, fields)
+    # The time is stored exactly as the ORM stores datetimes on this backend.
+    created_at = connection.ops.adapt_datetimefield_value(moment)
+    return PreparedEntry(leaf, (leaf, event_type, subject, key, created_at))
+
+
+def entry_insert_from(source: str) -> str:
+    """The INSERT of a prepared entry's intake row that writes it once for each row of
+    `source` (a table or a CTE name of the caller's statement), without RETURNING.
+
+    For a writer that stores its own row and the entry in one atomic statement: a
+    data-modifying `WITH written AS (INSERT ...)` followed by this, FROM written, writes the
+    entry exactly when the row was written. The parameters are the entry's values.
+    """
+    return (
+        f"INSERT INTO {_INTAKE_TABLE} ({', '.join(INTAKE_COLUMNS)}) "  # noqa: S608 - constants
+        f"SELECT {_PLACEHOLDERS} FROM {source}"
+    )
+
+
+def entry_write(entry: PreparedEntry) -> AppendedEntry:
+    """Write a prepared entry's intake row in the caller's transaction (or in autocommit,
+    where one statement is atomic on its own)."""
+    # One INSERT, nothing else: this runs once per linkage request, from many writers at once.
+    row = fetch_one(_INTAKE_INSERT, list(entry.values))
+    assert row is not None  # INSERT ... RETURNING always returns the row
+    return AppendedEntry(intake_id=row[0], leaf=entry.leaf)
 
 
 def ledger_append(
@@ -127,71 +172,19 @@ def ledger_append(
     tree when the sequencer integrates it. Raises EntryFieldError for a field that may not be
     logged; a database error propagates, so the caller's transaction fails with it.
     """
-    leaf, values = _intake_values(event_type, fields, subject, moment)
-    # One INSERT, nothing else: this runs once per linkage request, from many writers at once.
-    # Outside a transaction the statement commits on its own (autocommit), which is atomic.
-    row = fetch_one(_INTAKE_INSERT, values)
-    assert row is not None  # INSERT ... RETURNING always returns the row
-    return AppendedEntry(intake_id=row[0], leaf=leaf)
-
-
-_INTAKE_INSERT = (
-    "INSERT INTO audit_ledgerintake (leaf, event_type, subject, created_at) "
-    "VALUES (%s, %s, %s, %s) RETURNING id"
-)
-
-
-def insert_with_entry(
-    obj: Model,
-    *,
-    unless_taken: str,
-    event_type: str,
-    fields: Mapping[str, object],
-    subject: str = "",
-    moment: dt.datetime | None = None,
-) -> AppendedEntry | None:
-    """INSERT obj (a new row with an automatic primary key, a model no signal listens to) and
-    append its ledger entry: both are stored or neither is, and obj gets its primary key.
-
-    When a row with obj's value of the unique field unless_taken is already stored, nothing
-    is written and None is returned, without an error: what a taken key means is the
-    caller's to decide. Raises EntryFieldError for a field that may not be logged; a database
-    error propagates and leaves nothing written.
-
-    On PostgreSQL the two rows go in one statement, atomic on its own: outside a transaction
-    it is one round trip where BEGIN, two INSERTs and COMMIT were four. Elsewhere the two
-    INSERTs run in the caller's transaction, or in one of their own.
-    """
-    leaf, values = _intake_values(event_type, fields, subject, moment)
-    if connection.vendor != "postgresql":
-        with transaction.atomic(savepoint=False):
-            if not insert_returning_pk(obj, unless_taken=unless_taken):
-                return None
-            row = fetch_one(_INTAKE_INSERT, values)
-            assert row is not None  # INSERT ... RETURNING always returns the row
-            return AppendedEntry(intake_id=row[0], leaf=leaf)
-    sql, row_fields = _insert_with_entry_sql(type(obj), unless_taken)
-    row = fetch_one(sql, [*insert_values(obj, row_fields), *values])
-    if row is None:
-        return None
-    mark_inserted(obj, row[1])
-    return AppendedEntry(intake_id=row[0], leaf=leaf)
-
-
-@cache
-def _insert_with_entry_sql(
-    model: type[Model], unless_taken: str
-) -> tuple[str, tuple[Field[Any, Any], ...]]:
-    # A data-modifying WITH runs exactly once; the intake row is selected FROM its result, so
-    # a row that was not inserted (taken key) gets no entry, and a failure of either INSERT
-    # fails the statement.
-    row_sql, fields = insert_sql(model, "postgresql", unless_taken)
-    sql = (
-        f"WITH written AS ({row_sql}) "  # noqa: S608 - table and column names only
-        "INSERT INTO audit_ledgerintake (leaf, event_type, subject, created_at) "
-        "SELECT %s, %s, %s, %s FROM written RETURNING id, (SELECT id FROM written)"
+    return entry_write(
+        entry_prepare(event_type=event_type, fields=fields, subject=subject, moment=moment)
     )
-    return sql, fields
+
+
+def intake_for_key(key: str) -> LedgerIntake | None:
+    """The first entry appended under this lookup key (e.g. a request id), found in one
+    indexed lookup, with its sequenced entry if the sequencer has integrated it."""
+    if not key:
+        return None
+    return (
+        LedgerIntake.objects.filter(lookup_key=key).select_related("entry").order_by("id").first()
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,31 +326,15 @@ def ledger_integrate(*, max_batch: int = 5000) -> IntegrationResult:
             entries.append((seq, intake_id, hashed, chain, now))
             # Level 0 is the leaf hash itself, already in the entry row: not stored twice.
             subtrees.extend((seq, c.level, c.hash) for c in frontier.append(hashed) if c.level)
-        _insert_rows(
-            "audit_ledgerentry",
+        insert_rows(
+            LedgerEntry,
             ("seq", "intake_id", "leaf_hash", "chain_hash", "integrated_at"),
             entries,
         )
-        _insert_rows("audit_merklesubtree", ("last_seq", "level", "hash"), subtrees)
+        insert_rows(MerkleSubtree, ("last_seq", "level", "hash"), subtrees)
         new_size = frontier.size
         checkpoint = _sign_checkpoint(new_size, frontier.root())
         return IntegrationResult(len(entries), new_size, checkpoint)
-
-
-def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """Insert many rows at once: COPY on PostgreSQL (ten times the ORM's bulk_create here),
-    executemany elsewhere. table and columns are this module's constants, never input."""
-    if not rows:
-        return
-    names = ", ".join(f'"{c}"' for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def _sign_checkpoint(size: int, root: bytes) -> Checkpoint:

@@ -20,7 +20,8 @@ class LedgerIntake(models.Model):
     """受付記録: an entry as its writer committed it, waiting to be sequenced.
 
     leaf is the entry's RFC 8785 canonical JSON, exactly the bytes that will be hashed.
-    subject and event_type are copies of two leaf fields, indexed for the resident's view.
+    subject and event_type are copies of two leaf fields, indexed for the resident's view;
+    lookup_key is the value of the event type's key field (audit.entries.register_event).
     txid is the writing transaction's id on PostgreSQL (a database default), which tells the
     sequencer when every earlier writer has finished; it is 0 on SQLite, where writers are
     serialised and ids follow commit order.
@@ -30,6 +31,9 @@ class LedgerIntake(models.Model):
     leaf = models.TextField("正規化JSON (Canonical JSON)")
     event_type = models.CharField("種別 (Event type)", max_length=40)
     subject = models.CharField("本人仮名 (Subject pseudonym)", max_length=40, blank=True)
+    # The value of the event type's key field (e.g. a request id): how a page finds the entry
+    # of a request in one indexed lookup, before and after the sequencer numbers it.
+    lookup_key = models.CharField("検索キー (Lookup key)", max_length=64, blank=True, default="")
     created_at = models.DateTimeField("記録日時 (Recorded at)")
     txid = models.BigIntegerField("トランザクションID (Transaction id)", db_default=0)
 
@@ -39,6 +43,11 @@ class LedgerIntake(models.Model):
         indexes = [
             models.Index(fields=["subject", "created_at"], name="audit_intake_subject"),
             models.Index(fields=["txid", "id"], name="audit_intake_txid"),
+            models.Index(
+                fields=["lookup_key"],
+                name="audit_intake_lookup_key",
+                condition=~models.Q(lookup_key=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,12 +12,7 @@ from pathlib import Path
 
 import environ
 
-from config.keys import (
-    generate_log_signer,
-    random_b64_key,
-    random_keyring_line,
-    secret_from_env_or_file,
-)
+from core.keys import random_b64_key, random_keyring_line, secret_from_env_or_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +46,12 @@ INSTALLED_APPS = [
     "audit",
     "portal",
 ]
+# The demo world and the benchmarks are development tools, not the product: `make run`, the
+# tests and the benchmarks turn them on; a production deployment leaves them out, and with
+# them the demo password and the synthetic population.
+YARITORI_DEMO = env.bool("YARITORI_DEMO", default=False)
+if YARITORI_DEMO:
+    INSTALLED_APPS += ["demo", "bench"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -169,10 +170,18 @@ NETWORK_TOKEN_KEY = secret_from_env_or_file(
     "NETWORK_TOKEN_KEY", KEYS_DIR / "network_token_key", random_b64_key
 )
 AUDIT_LOG_ORIGIN = env.str("AUDIT_LOG_ORIGIN", default="demo.yaritori.invalid/audit-log")
+
+
+def _new_log_signer() -> str:
+    """A C2SP note signer key (PRIVATE+KEY+origin+...) for the audit log's checkpoints."""
+    from audit.tlog.note import generate_signer
+
+    signer_text, _verifier_text = generate_signer(AUDIT_LOG_ORIGIN)
+    return signer_text
+
+
 AUDIT_LOG_SIGNING_KEY = secret_from_env_or_file(
-    "AUDIT_LOG_SIGNING_KEY",
-    KEYS_DIR / "audit_log_signing_key",
-    lambda: generate_log_signer(AUDIT_LOG_ORIGIN),
+    "AUDIT_LOG_SIGNING_KEY", KEYS_DIR / "audit_log_signing_key", _new_log_signer
 )
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
 WITNESS_DIR = Path(env.str("WITNESS_DIR", default=str(VAR_DIR / "witness")))

@@ -9,8 +9,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/log/", include("audit.urls")),
-    path("api/agency/", include("agencies.urls")),
-    path("staff/", include("agencies.staff_urls")),
+    path("api/agency/", include("agencies.api.urls")),
+    path("staff/", include("agencies.staff.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("portal.urls")),
 ]

@@ -18,6 +18,9 @@ from hypothesis import settings as hypothesis_settings
 hypothesis_settings.register_profile("yaritori", deadline=None)
 hypothesis_settings.load_profile("yaritori")
 
+# The world fixture and the factories are shared by every app's tests.
+pytest_plugins = ["tests.support.world"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
 

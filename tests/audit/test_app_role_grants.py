@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from audit.db_guards import LEDGER_TABLES, grant_statements
 from audit.ledger import ledger_append, ledger_integrate
 from audit.models import LedgerEntry, LedgerIntake
+from tests.support.events import TEST_EVENT
 
 ROLE = "yaritori_app_test"
 
@@ -38,11 +39,11 @@ def as_app(sql, params=()):
 
 @pytest.mark.postgres
 def test_app_role_can_append_and_read(app_role):
-    ledger_append(event_type="linkage.request", fields={"request_id": str(uuid.uuid4())})
+    ledger_append(event_type=TEST_EVENT, fields={"request_id": str(uuid.uuid4())})
     ledger_integrate()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL ROLE {ROLE}")
-        ledger_append(event_type="linkage.request", fields={"outcome": "provided"})
+        ledger_append(event_type=TEST_EVENT, fields={"outcome": "provided"})
         assert LedgerIntake.objects.count() == 2
         assert LedgerEntry.objects.count() == 1
 

@@ -15,6 +15,7 @@ from audit.models import (
     WitnessCosignature,
 )
 from audit.witnessing import witness_run
+from tests.support.events import TEST_EVENT
 
 # A column every row has, to write back unchanged: even that is refused.
 KEY_COLUMN = {"audit_ledgerentry": "seq", "audit_merklesubtree": "level"}
@@ -25,12 +26,12 @@ MODELS = [LedgerIntake, LedgerEntry, MerkleSubtree, Checkpoint, WitnessCosignatu
 def ledger_rows(db, tmp_path):
     for _ in range(3):
         ledger_append(
-            event_type="linkage.request",
+            event_type=TEST_EVENT,
             fields={"request_id": str(uuid.uuid4()), "outcome": "provided"},
         )
     ledger_integrate()
     assert witness_run(directory=tmp_path).stored
-    ledger_append(event_type="linkage.request", fields={"outcome": "provided"})
+    ledger_append(event_type=TEST_EVENT, fields={"outcome": "provided"})
     ledger_integrate()  # a second checkpoint, with no cosignature protecting it in the ORM
 
 
@@ -59,7 +60,7 @@ def test_queryset_update_and_delete_are_refused(ledger_rows, model):
     refused(lambda: model.objects.update(**{field: value}))
     if model is LedgerIntake:
         # Integrated intake rows are also protected by the ORM; a pending one reaches the DB.
-        ledger_append(event_type="linkage.request", fields={"outcome": "held"})
+        ledger_append(event_type=TEST_EVENT, fields={"outcome": "held"})
         refused(lambda: LedgerIntake.objects.filter(entry__isnull=True).delete())
     elif model is Checkpoint:
         refused(lambda: Checkpoint.objects.filter(cosignatures__isnull=True).delete())

@@ -10,6 +10,7 @@ from audit.db_guards import triggers_disabled
 from audit.ledger import chain_next, latest_checkpoint, ledger_append, ledger_integrate
 from audit.models import Checkpoint, LedgerEntry, LedgerIntake, MerkleSubtree
 from audit.tlog.hashing import leaf_hash
+from tests.support.events import TEST_EVENT
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def log(db):
     """A log of 40 entries integrated in batches of 7 (several checkpoints)."""
     for n in range(40):
         ledger_append(
-            event_type="linkage.request",
+            event_type=TEST_EVENT,
             fields={"request_id": str(uuid.UUID(int=n + 1, version=4)), "outcome": "provided"},
         )
     while ledger_integrate(max_batch=7).integrated:
@@ -168,7 +169,7 @@ def test_parallel_ranges_verify_and_locate_damage():
     """--jobs splits the log into ranges verified by separate processes (committed data)."""
     for n in range(60):
         ledger_append(
-            event_type="linkage.request",
+            event_type=TEST_EVENT,
             fields={"request_id": str(uuid.UUID(int=n + 1, version=4)), "outcome": "provided"},
         )
     while ledger_integrate(max_batch=9).integrated:

@@ -26,6 +26,7 @@ from audit.tlog.hashing import leaf_hash
 from audit.tlog.merkle import root_from_leaf_hashes, verify_consistency, verify_inclusion
 from audit.tlog.note import open_note
 from audit.tlog.receipt import verify_receipt
+from tests.support.events import TEST_EVENT
 
 FIELDS = {
     "requester": "0110020000000001",
@@ -39,7 +40,7 @@ FIELDS = {
 def append(n, **extra):
     for _ in range(n):
         ledger_append(
-            event_type="linkage.request",
+            event_type=TEST_EVENT,
             fields={**FIELDS, "request_id": str(uuid.uuid4()), **extra},
         )
 
@@ -59,11 +60,11 @@ def test_append_is_part_of_the_callers_transaction():
 @pytest.mark.django_db
 def test_leaf_is_canonical_json_with_codes_only():
     moment = dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.UTC)
-    row = ledger_append(event_type="linkage.request", fields=FIELDS, moment=moment)
+    row = ledger_append(event_type=TEST_EVENT, fields=FIELDS, moment=moment)
     assert row.leaf == (
         '{"affair":"JT01010000000214","item":"TM00000000000002","outcome":"provided",'
         '"provider":"1300010000000002","requester":"0110020000000001",'
-        '"time":"2026-06-01T09:30:00.000000Z","type":"linkage.request","v":1}'
+        '"time":"2026-06-01T09:30:00.000000Z","type":"ledger.test","v":1}'
     )
 
 
@@ -79,7 +80,7 @@ def test_leaf_is_canonical_json_with_codes_only():
 )
 def test_fields_outside_the_schema_are_refused_without_echo(fields):
     with pytest.raises(EntryFieldError) as exc:
-        ledger_append(event_type="linkage.request", fields=fields)
+        ledger_append(event_type=TEST_EVENT, fields=fields)
     assert "983205673214" not in str(exc.value) and "山田" not in str(exc.value)
     assert LedgerIntake.objects.count() == 0
 
@@ -143,7 +144,7 @@ def test_receipt_verifies_offline_and_fails_when_tampered():
     receipt = receipt_for(3)
     verified = verify_receipt(receipt, None, log_verifier(), origin=settings.AUDIT_LOG_ORIGIN)
     assert verified.index == 3 and verified.checkpoint.size == 6
-    assert b'"type":"linkage.request"' in verified.leaf
+    assert b'"type":"ledger.test"' in verified.leaf
     with pytest.raises(ValueError):
         verify_receipt(receipt, verified.leaf.replace(b"provided", b"refused_x"), log_verifier())
 

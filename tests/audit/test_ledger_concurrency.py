@@ -11,6 +11,7 @@ from audit.ledger import chain_genesis, chain_next, ledger_append, ledger_integr
 from audit.models import Checkpoint, LedgerEntry, LedgerIntake
 from audit.tlog.hashing import leaf_hash
 from audit.tlog.merkle import root_from_leaf_hashes
+from tests.support.events import TEST_EVENT
 
 WRITERS = 16
 PER_WRITER = 625  # 16 x 625 = 10,000 entries
@@ -30,7 +31,7 @@ def test_sixteen_writers_and_a_sequencer_never_fork_or_gap():
             for _ in range(PER_WRITER):
                 with transaction.atomic():
                     ledger_append(
-                        event_type="linkage.request",
+                        event_type=TEST_EVENT,
                         fields={"request_id": str(uuid.uuid4()), "outcome": "provided"},
                     )
         except BaseException as exc:  # reported below; a thread cannot fail the test itself

@@ -16,6 +16,7 @@ from audit.ledger import (
 from audit.models import LedgerEntry
 from audit.tlog.errors import ProofError
 from audit.tlog.merkle import root_from_leaf_hashes, verify_consistency, verify_inclusion
+from tests.support.events import TEST_EVENT
 
 LOG_SIZE = 77
 
@@ -26,7 +27,7 @@ def stored_log(db):
     this one log within each test function)."""
     for batch in (1, 2, 3, 5, 8, 13, 21, 24):
         for _ in range(batch):
-            ledger_append(event_type="linkage.request", fields={"request_id": str(uuid.uuid4())})
+            ledger_append(event_type=TEST_EVENT, fields={"request_id": str(uuid.uuid4())})
         ledger_integrate()
     return [
         bytes(h) for h in LedgerEntry.objects.order_by("seq").values_list("leaf_hash", flat=True)

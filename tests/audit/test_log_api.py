@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from audit.ledger import latest_checkpoint, ledger_append, ledger_integrate, log_verifier
 from audit.tlog.merkle import verify_consistency, verify_inclusion
 from audit.tlog.receipt import verify_receipt
+from tests.support.events import TEST_EVENT
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def log(db):
     for size in (3, 10):
         while latest_checkpoint() is None or latest_checkpoint().size < size:
             ledger_append(
-                event_type="linkage.request",
+                event_type=TEST_EVENT,
                 fields={"request_id": str(uuid.uuid4()), "outcome": "provided"},
             )
             ledger_integrate()

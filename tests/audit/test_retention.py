@@ -18,6 +18,7 @@ from audit.ledger import (
 )
 from audit.models import LedgerEntry
 from audit.tlog.merkle import verify_inclusion
+from tests.support.events import TEST_EVENT
 
 OLD = dt.datetime(2018, 4, 2, 10, 0, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
@@ -26,7 +27,7 @@ NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 def append(n, moment):
     for _ in range(n):
         ledger_append(
-            event_type="linkage.request", fields={"request_id": str(uuid.uuid4())}, moment=moment
+            event_type=TEST_EVENT, fields={"request_id": str(uuid.uuid4())}, moment=moment
         )
     ledger_integrate()
 

@@ -19,12 +19,13 @@ from audit.tlog.cosignature import parse_witness_verifier_key, verify_cosignatur
 from audit.tlog.note import sign_note
 from audit.tlog.receipt import verify_receipt
 from audit.witnessing import witness_run
+from tests.support.events import TEST_EVENT
 
 
 def grow(n):
     for _ in range(n):
         ledger_append(
-            event_type="linkage.request",
+            event_type=TEST_EVENT,
             fields={"request_id": str(uuid.uuid4()), "outcome": "provided"},
         )
     return ledger_integrate().checkpoint

@@ -13,7 +13,7 @@ from django.db.models import Count
 from agencies.models import Person
 from agencies.mynumber_crypto import Keyring, current_keyring
 from agencies.services import mynumber_reencrypt
-from config.keys import random_keyring_line
+from core.keys import random_keyring_line
 
 
 class Command(BaseCommand):

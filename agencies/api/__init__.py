@@ -1,0 +1,1 @@
+"""The agency API (/api/agency/): authentication by system key, serializers, views, URLs."""

@@ -1,0 +1,114 @@
+"""The network's refusal and hold reasons, with its messages in Japanese and English, and
+the errors its services raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A refusal (or hold) reason: its code and its message in Japanese and English."""
+
+    code: str
+    ja: str
+    en: str
+
+    def render(self, **values: str) -> dict[str, str]:
+        """The code and both messages with the request's codes filled in."""
+        return {"code": self.code, "ja": self.ja.format(**values), "en": self.en.format(**values)}
+
+
+REASONS = {
+    r.code: r
+    for r in [
+        Reason(
+            "staff_not_assigned",
+            "職員は事務手続「{affair}」の担当として登録されていません。",
+            "The staff member is not assigned to affair {affair}.",
+        ),
+        Reason(
+            "wrong_institution",
+            "照会元機関「{requester}」は職員の所属機関ではありません。",
+            "Requesting institution {requester} is not the staff member's institution.",
+        ),
+        Reason(
+            "affair_not_notified",
+            "事務手続「{affair}」は情報連携の届出がされていません。",
+            "Independent-use affair {affair} has not been notified for linkage.",
+        ),
+        Reason(
+            "not_in_permitted_table",
+            "指定された特定個人情報名「{item}」の照会は許可されていません。",
+            "Querying item {item} is not permitted for this affair and provider.",
+        ),
+        Reason(
+            "rule_not_valid_on_date",
+            "指定された特定個人情報名「{item}」の照会は{day}時点で有効ではありません。",
+            "The permission to query item {item} is not in force on {day}.",
+        ),
+        Reason(
+            "consent_missing",
+            "特定個人情報名「{item}」の照会には本人の同意が必要です。",
+            "Querying item {item} for this affair needs the person's consent.",
+        ),
+        Reason(
+            "subject_not_found",
+            "指定された宛名番号に該当する者がいません。",
+            "No person matches the given addressee number.",
+        ),
+        Reason(
+            "token_not_issued",
+            "符号が未取得です。",
+            "No 符号 (institution token) has been issued for this person.",
+        ),
+        Reason(
+            "request_id_reused",
+            "照会番号「{request_id}」は別の照会で使用済みです。",
+            "Request id {request_id} was already used for another request.",
+        ),
+        Reason(
+            "provider_is_requester",
+            "照会先機関「{provider}」は照会元機関と同一です。"
+            "同一機関内の事務の間では庁内連携を利用してください。",
+            "The provider {provider} is the requesting institution itself; between affairs of "
+            "one institution, use internal transfer (庁内連携).",
+        ),
+        Reason(
+            "held",
+            "情報提供者で確認中です。回答をお待ちください。",
+            "The provider is reviewing the request; wait for the answer.",
+        ),
+        Reason(
+            "manual_answer",
+            "情報提供者で手動応答の対象です。回答をお待ちください。",
+            "The provider answers this item by hand; the request is held.",
+        ),
+        Reason(
+            "nondisclosure",
+            "不開示の対象のため、情報提供者で確認中です。",
+            "The record is protected from disclosure; the provider is reviewing the request.",
+        ),
+        Reason(
+            "declined_by_provider",
+            "情報提供者により提供されませんでした。",
+            "The provider declined to answer.",
+        ),
+    ]
+}
+
+
+class NotAllowed(Exception):
+    """The acting staff member may not do this (e.g. release another provider's request)."""
+
+
+class OperatorNotFound(Exception):
+    """An OperatorName names no active staff member, or no case, of its institution. This is
+    the caller's input error, not a refusal: nothing is recorded. `field` names the input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+STAFF_NOT_FOUND = "no such staff member in this institution"

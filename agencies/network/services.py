@@ -1,0 +1,356 @@
+"""The network service (情報提供ネットワークシステム): gate, route and answer a 情報照会, record a
+庁内連携, and let the provider decide a held request.
+
+One function per write, and the ledger entry is written with the change: if the entry cannot
+be written, nothing is, and the requester gets an error and no data (fail closed). Refusals
+are outcomes like any other: recorded, then returned. A 情報照会 writes its request and its
+entry in one statement where the database allows (store_with_entry).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from functools import cache
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Field
+from django.utils import timezone
+
+from agencies.models import (
+    Affair,
+    Case,
+    InformationItem,
+    Institution,
+    LinkageRequest,
+    LinkageStatus,
+    ProvisionCopy,
+    StaffMember,
+    StaffRole,
+)
+from agencies.network.events import (
+    INTERNAL_TRANSFER,
+    LINKAGE_DECLINE,
+    LINKAGE_RELEASE,
+    LINKAGE_REQUEST,
+    record_request,
+    request_entry,
+)
+from agencies.network.facts import OperatorName, linkage_facts
+from agencies.network.gate import provider_answer, refusal_reason
+from agencies.network.outcomes import LinkageOutcome
+from agencies.network.reasons import STAFF_NOT_FOUND, NotAllowed, OperatorNotFound
+from agencies.selectors import person_by_addressee_number
+from audit.ledger import PreparedEntry, entry_insert_from, entry_write
+from core.db import fetch_one, insert_returning_pk, insert_sql, insert_values, mark_inserted
+
+
+def store_with_entry(request: LinkageRequest, entry: PreparedEntry) -> bool:
+    """INSERT a new request row and its ledger entry: both are stored or neither is, and
+    request gets its primary key. False, writing nothing and raising nothing, when a request
+    with its request id is already stored (what that means is the caller's to decide); a
+    database error propagates and leaves nothing written.
+
+    On PostgreSQL the two rows go in one statement, atomic on its own: outside a transaction
+    it is one round trip where BEGIN, two INSERTs and COMMIT were four. Elsewhere the two
+    INSERTs run in the caller's transaction, or in one of their own. No signal listens to
+    LinkageRequest (a test makes sure), so the row may be written without save().
+    """
+    if connection.vendor != "postgresql":
+        with transaction.atomic(savepoint=False):
+            if not insert_returning_pk(request, unless_taken="request_id"):
+                return False
+            entry_write(entry)
+            return True
+    sql, fields = _store_with_entry_sql()
+    row = fetch_one(sql, [*insert_values(request, fields), *entry.values])
+    if row is None:
+        return False
+    mark_inserted(request, row[1])
+    return True
+
+
+@cache
+def _store_with_entry_sql() -> tuple[str, tuple[Field[Any, Any], ...]]:
+    # A data-modifying WITH runs exactly once; the entry is selected FROM its result, so a
+    # request that was not inserted (taken request id) gets no entry, and a failure of either
+    # INSERT fails the statement.
+    row_sql, fields = insert_sql(LinkageRequest, "postgresql", "request_id")
+    sql = (
+        f"WITH written AS ({row_sql}) {entry_insert_from('written')} "  # noqa: S608 - names only
+        "RETURNING id, (SELECT id FROM written)"
+    )
+    return sql, fields
+
+
+def _same_request(existing: LinkageRequest, **params: Any) -> bool:
+    return all(
+        getattr(existing, f"{name}_id") == value.pk
+        for name, value in params.items()
+        if value is not None
+    )
+
+
+def linkage_request_send(
+    *,
+    staff: StaffMember | OperatorName,
+    request_id: uuid.UUID,
+    affair: Affair,
+    item: InformationItem,
+    provider: Institution,
+    requester: Institution | None = None,
+    case: Case | None = None,
+    addressee_number: str | None = None,
+    my_number: str | None = None,
+    terminal: str = "",
+    now: dt.datetime | None = None,
+) -> LinkageOutcome:
+    """Send one 情報照会 through the network and return its outcome.
+
+    The operator is a StaffMember (and case a Case of its department), or an OperatorName
+    as an agency system gives it: then the staff member and the case are looked up by name
+    within that institution in the same statement as everything else (OperatorNotFound if
+    either is not there), and the institution is the requester.
+
+    The subject is named by the requester's 宛名番号, or by My Number through the blind
+    index. Every outcome (provided, no data, held, refused with a reason) is recorded in the
+    same transaction as one ledger entry. The same request id sent again with the same
+    parameters returns the first outcome and records nothing; with other parameters it is
+    refused (request_id_reused, outcome.conflict), recorded, and not stored. Two sends of one
+    new request id at the same moment give one request: the second waits for the first, then
+    replays it.
+
+    A send is two statements: one reads everything the gate decides on, then one atomic
+    write stores the request with its ledger entry (one statement on PostgreSQL, see
+    store_with_entry). No transaction spans the two: under READ COMMITTED each statement
+    reads its own snapshot and the read takes no lock, so a transaction around both would
+    promise nothing more, and BEGIN and COMMIT would double the round trips. The one race
+    that matters, another send of the same request id, is settled by the unique key at the
+    write.
+    """
+    # An OperatorName carries its own case reference.
+    assert case is None or not isinstance(staff, OperatorName)
+    params: dict[str, Any] = {
+        "staff": staff,
+        "request_id": request_id,
+        "affair": affair,
+        "item": item,
+        "provider": provider,
+        "requester": requester or staff.institution,
+        "case": case,
+        "addressee_number": addressee_number,
+        "my_number": my_number,
+        "terminal": terminal,
+        "now": now,
+    }
+    outcome = _send(**params)
+    if outcome is None:
+        # Another send of this request id was stored between our read and our write; read
+        # again, and its outcome is there to replay (or to refuse as a reused id).
+        outcome = _send(**params)
+        assert outcome is not None  # the request id is taken now, so this send did not write
+    return outcome
+
+
+def _send(
+    *,
+    staff: StaffMember | OperatorName,
+    request_id: uuid.UUID,
+    affair: Affair,
+    item: InformationItem,
+    provider: Institution,
+    requester: Institution,
+    case: Case | None,
+    addressee_number: str | None,
+    my_number: str | None,
+    terminal: str,
+    now: dt.datetime | None,
+) -> LinkageOutcome | None:
+    """One attempt: the outcome, or None when the request id was taken after it was read."""
+    facts = linkage_facts(
+        request_id=request_id,
+        operator=staff,
+        requester=requester,
+        case=case,
+        provider_id=provider.pk,
+        affair_id=affair.pk,
+        item_id=item.pk,
+        addressee_number=addressee_number,
+        my_number=my_number,
+    )
+    if isinstance(staff, OperatorName):
+        if facts.staff is None:
+            raise OperatorNotFound("staff", STAFF_NOT_FOUND)
+        if staff.case_reference and facts.case is None:
+            raise OperatorNotFound("case", "no such case in this institution")
+        staff, case = facts.staff, facts.case
+    moment = now or timezone.now()
+    day = timezone.localdate(moment)
+    subject = facts.subject
+    request = LinkageRequest(
+        request_id=request_id,
+        kind="network",
+        requester=requester,
+        provider=provider,
+        staff=staff,
+        affair=affair,
+        item=item,
+        case=case,
+        subject=subject,
+        terminal=terminal,
+        requested_at=moment,
+    )
+    if facts.existing_request_id is not None:
+        existing = LinkageRequest.objects.select_related(
+            "affair", "item", "requester", "provider"
+        ).get(pk=facts.existing_request_id)
+        if _same_request(
+            existing,
+            staff=staff,
+            affair=affair,
+            item=item,
+            provider=provider,
+            requester=requester,
+            case=case,
+        ):
+            return LinkageOutcome(existing, replayed=True)
+        reason = "request_id_reused"
+    else:
+        reason = refusal_reason(
+            staff=staff,
+            requester=requester,
+            affair=affair,
+            provider=provider,
+            item=item,
+            facts=facts,
+            day=day,
+        )
+    if reason:
+        request.status, request.reason = LinkageStatus.REFUSED, reason
+        request.nondisclosure = bool(subject and subject.is_protected_on(day))
+        request.answered_at = moment
+    else:
+        assert subject is not None  # the gate refuses an unknown subject
+        answer = provider_answer(copy=facts.copy, subject=subject, day=day)
+        request.status, request.reason = answer.status, answer.reason
+        request.nondisclosure, request.payload = answer.nondisclosure, answer.payload
+        if answer.status != LinkageStatus.HELD:
+            request.answered_at = moment
+    if request.reason == "request_id_reused":
+        # Reusing an id could hide a second query behind the first one's outcome, so the
+        # attempt is recorded like any refusal, under a fresh entry id pointing at the id it
+        # tried to reuse; it is not stored, since that id names the first request.
+        record_request(
+            request,
+            LINKAGE_REQUEST,
+            request_id=str(uuid.uuid4()),
+            related_request_id=str(request_id),
+        )
+        return LinkageOutcome(request)
+    if store_with_entry(request, request_entry(request, LINKAGE_REQUEST)):
+        return LinkageOutcome(request)
+    return None
+
+
+@transaction.atomic
+def internal_transfer_send(
+    *,
+    staff: StaffMember,
+    request_id: uuid.UUID,
+    affair: Affair,
+    from_affair: Affair | None,
+    item: InformationItem,
+    case: Case | None = None,
+    addressee_number: str | None = None,
+    now: dt.datetime | None = None,
+) -> LinkageOutcome:
+    """庁内連携: use data of another affair of the staff member's own institution
+    (from_affair; None for a register that is no affair, such as the 住民基本台帳).
+
+    It does not pass the network gate (no permitted table, no 符号) but is recorded as its own
+    event type, so that residents see it on its own tab. The staff member must still be
+    assigned to the affair the data is used for.
+    """
+    moment = now or timezone.now()
+    institution = staff.institution
+    subject = (
+        person_by_addressee_number(
+            organization_id=institution.organization_id, number=addressee_number
+        )
+        if addressee_number
+        else None
+    )
+    request = LinkageRequest(
+        request_id=request_id,
+        kind="internal",
+        requester=institution,
+        provider=institution,
+        staff=staff,
+        affair=affair,
+        from_affair=from_affair,
+        item=item,
+        case=case,
+        subject=subject,
+        requested_at=moment,
+        answered_at=moment,
+    )
+    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
+        request.status, request.reason = LinkageStatus.REFUSED, "staff_not_assigned"
+    elif subject is None:
+        request.status, request.reason = LinkageStatus.REFUSED, "subject_not_found"
+    else:
+        request.status = LinkageStatus.PROVIDED
+    request.save()
+    record_request(request, INTERNAL_TRANSFER)
+    return LinkageOutcome(request)
+
+
+DECIDING_ROLES = frozenset({StaffRole.PROVIDER_OPERATOR, StaffRole.SUPERVISOR})
+
+
+@transaction.atomic
+def held_request_decide(
+    *,
+    staff: StaffMember,
+    request: LinkageRequest,
+    release: bool,
+    now: dt.datetime | None = None,
+) -> LinkageOutcome:
+    """The provider's staff release (answer from the 副本) or decline a held request.
+
+    Only provider operators (提供担当) and supervisors (所属長) of the providing institution may
+    decide, and only once; a clerk who merely works there may not hand out a protected record.
+    The decision is its own ledger entry, linked to the request by related_request_id.
+    """
+    # Lock the row alone (relations are read after): two provider staff deciding at once must
+    # not both answer, and PostgreSQL cannot lock the nullable side of an outer join.
+    request = LinkageRequest.objects.select_for_update().get(pk=request.pk)
+    if staff.institution_id != request.provider_id:
+        raise NotAllowed("他機関の照会には回答できません。 (Only the provider may answer.)")
+    if staff.role not in DECIDING_ROLES:
+        raise NotAllowed(
+            "保留中の照会には提供担当または所属長のみが回答できます。 "
+            "(Only provider operators and supervisors may answer held requests.)"
+        )
+    if request.status != LinkageStatus.HELD:
+        raise NotAllowed("この照会は保留中ではありません。 (This request is not held.)")
+    moment = now or timezone.now()
+    request.answered_at, request.answered_by = moment, staff
+    if release:
+        copy = ProvisionCopy.objects.filter(
+            institution=request.provider, item=request.item, token__person=request.subject
+        ).first()
+        request.status = LinkageStatus.RELEASED
+        request.payload = copy.payload if copy is not None else None
+    else:
+        request.status, request.reason = LinkageStatus.DECLINED, "declined_by_provider"
+    request.save(update_fields=["status", "reason", "payload", "answered_at", "answered_by"])
+    record_request(
+        request,
+        LINKAGE_RELEASE if release else LINKAGE_DECLINE,
+        related_request_id=str(request.request_id),
+        actor=staff.audit_pseudonym,
+        request_id=str(uuid.uuid4()),
+    )
+    return LinkageOutcome(request)

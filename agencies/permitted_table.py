@@ -1,0 +1,129 @@
+"""The permitted table as the product's reference data: agencies/data/permitted_table.json
+(番号法別表第二 and its 主務省令: information items, statutory affairs and the rows that permit
+them; sources in agencies/data/README.md), loaded into the database.
+
+The load adds what is missing and never deletes or rewrites a row that exists: a deployment's
+table is changed by ordinance and notification, through its own records, not by a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from agencies.models import Affair, InformationItem, LegalBasis, LinkageRule
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "permitted_table.json"
+
+
+@cache
+def permitted_table_data() -> dict[str, Any]:
+    """The parsed permitted_table.json (read once per process)."""
+    with DATA_FILE.open(encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """How many rows a load added (rows already there are left as they are)."""
+
+    items: int
+    affairs: int
+    rules: int
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def affairs_load(
+    affairs: Iterable[Mapping[str, Any]], *, owners: Mapping[str, Any] | None = None
+) -> list[Affair]:
+    """Create each affair (by code) that does not exist, validated; return every affair named.
+    owners maps an ordinance owner's organisation code to its row (independent-use affairs)."""
+    result = []
+    for a in affairs:
+        affair = Affair.objects.filter(code=a["code"]).first()
+        if affair is None:
+            affair = Affair(
+                code=a["code"],
+                name=a["name"],
+                basis=LegalBasis(a["basis"]),
+                statute=a.get("statute", ""),
+                table_row=a.get("table_row", ""),
+                owner_organization=(owners or {}).get(a.get("owner_organization") or ""),
+                ordinance=a.get("ordinance", ""),
+                notification_number=a.get("notification_number", ""),
+                notified_on=_date(a.get("notified_on")),
+            )
+            affair.full_clean()
+            affair.save()
+        result.append(affair)
+    return result
+
+
+def rules_load(rules: Iterable[Mapping[str, Any]]) -> int:
+    """Create each rule (by requester kind, affair, provider kind, item and start) that does
+    not exist; return how many were created. Affairs and items must exist."""
+    affairs = Affair.objects.in_bulk(field_name="code")
+    items = InformationItem.objects.in_bulk(field_name="code")
+    existing = set(
+        LinkageRule.objects.values_list(
+            "requester_kind", "affair__code", "provider_kind", "item__code", "valid_from"
+        )
+    )
+    new = []
+    for r in rules:
+        valid_from = dt.date.fromisoformat(r["valid_from"])
+        key = (r["requester_kind"], r["affair"], r["provider_kind"], r["item"], valid_from)
+        if key in existing:
+            continue
+        existing.add(key)
+        new.append(
+            LinkageRule(
+                requester_kind=r["requester_kind"],
+                affair=affairs[r["affair"]],
+                provider_kind=r["provider_kind"],
+                item=items[r["item"]],
+                valid_from=valid_from,
+                valid_to=_date(r.get("valid_to")),
+                table_row=r["table_row"],
+                source=r["source"],
+            )
+        )
+    LinkageRule.objects.bulk_create(new)
+    return len(new)
+
+
+@transaction.atomic
+def permitted_table_load(data: Mapping[str, Any] | None = None) -> LoadCounts:
+    """Load the permitted table (by default agencies/data/permitted_table.json) in one
+    transaction: items, statutory affairs, the items' consent affairs, and the rules."""
+    data = data or permitted_table_data()
+    items_before = InformationItem.objects.count()
+    affairs_before = Affair.objects.count()
+    for i in data["items"]:
+        if not InformationItem.objects.filter(code=i["code"]).exists():
+            item = InformationItem(code=i["code"], name=i["name"], category=i["category"])
+            item.full_clean()
+            item.save()
+    affairs_load(data["affairs"])
+    by_code = Affair.objects.in_bulk(field_name="code")
+    for i in data["items"]:
+        if i.get("consent_affairs"):
+            item = InformationItem.objects.get(code=i["code"])
+            item.consent_affairs.add(*[by_code[c] for c in i["consent_affairs"]])
+    rules = rules_load(data["rules"])
+    return LoadCounts(
+        items=InformationItem.objects.count() - items_before,
+        affairs=Affair.objects.count() - affairs_before,
+        rules=rules,
+    )

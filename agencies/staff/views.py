@@ -1,0 +1,304 @@
+"""Staff pages (職員画面): server-rendered, Japanese by default, English on request.
+
+Views are thin: every read goes through a selector that filters by the staff member's
+department or institution, and every write is a service call (which writes the ledger entry).
+A logged-in user who is not staff gets 403; another department's case or request is 404, so
+that its existence does not leak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Concatenate, ParamSpec
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from agencies import selectors
+from agencies.models import Case, LinkageRequest, LinkageStatus, StaffMember
+from agencies.network.outcomes import LinkageOutcome
+from agencies.network.reasons import NotAllowed
+from agencies.network.rules import permitted_routes
+from agencies.network.services import DECIDING_ROLES, held_request_decide, linkage_request_send
+from agencies.services import CaseError, case_close, case_open
+from agencies.staff.forms import CaseApplicantForm, CaseMembersForm, LinkageRequestForm
+from agencies.templatetags.bilingual import message_in_language
+
+P = ParamSpec("P")
+StaffView = Callable[Concatenate[HttpRequest, StaffMember, P], HttpResponse]
+
+
+def staff_required(view: StaffView[P]) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """Log in first; then only users who are staff members get in, and the view receives
+    their StaffMember."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        staff = selectors.staff_for_user(request.user)
+        if staff is None:
+            return render(request, "agencies/staff/not_staff.html", status=403)
+        return view(request, staff, *args, **kwargs)
+
+    return wrapped
+
+
+def _terminal(request: HttpRequest) -> str:
+    """The operator's terminal as the ledger records it: one id per login session, derived
+    from the session key so that the key itself is never written anywhere."""
+    key = request.session.session_key or ""
+    return "WEB-" + hashlib.sha256(key.encode()).hexdigest()[:12].upper()
+
+
+@staff_required
+def home(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """My cases (open ones, or all with ?all=1), my latest requests and the held queue size."""
+    show_all = request.GET.get("all") == "1"
+    return render(
+        request,
+        "agencies/staff/home.html",
+        {
+            "staff": staff,
+            "cases": selectors.cases_of_staff(staff=staff, open_only=not show_all)[:200],
+            "show_all": show_all,
+            "recent": selectors.requests_of_staff(staff=staff, limit=10),
+            "held_count": selectors.held_requests_for(staff=staff).count(),
+        },
+    )
+
+
+@staff_required
+def case_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """Open a case in two steps: the applicant, then the members of their household."""
+    if request.method != "POST":
+        form = CaseApplicantForm(staff=staff)
+        return render(request, "agencies/staff/case_new.html", {"staff": staff, "form": form})
+    applicant_form = CaseApplicantForm(request.POST, staff=staff)
+    applicant = None
+    if applicant_form.is_valid():
+        applicant = selectors.person_by_addressee_number(
+            organization_id=staff.institution.organization_id,
+            number=applicant_form.cleaned_data["applicant"],
+        )
+        if applicant is None:
+            applicant_form.add_error(
+                "applicant", _("No resident of your organisation has this addressee number.")
+            )
+    if applicant is None:
+        return render(
+            request,
+            "agencies/staff/case_new.html",
+            {"staff": staff, "form": applicant_form},
+            status=400,
+        )
+    household = selectors.household_of(applicant)
+    form = CaseMembersForm(
+        request.POST if "members_step" in request.POST else None,
+        initial=applicant_form.cleaned_data,
+        staff=staff,
+        household=household,
+    )
+    if form.is_bound and form.is_valid():
+        chosen = set(form.cleaned_data["members"])
+        try:
+            case = case_open(
+                staff=staff,
+                affair=form.cleaned_data["affair"],
+                reference=form.cleaned_data["reference"],
+                applicant=applicant,
+                members=[(p, p.relationship or "世帯員") for p in household if p.pk in chosen],
+            )
+        except CaseError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+            return redirect("staff:case-detail", case_id=case.pk)
+    return render(
+        request,
+        "agencies/staff/case_members.html",
+        {"staff": staff, "form": form, "applicant": applicant, "household": household},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _case_or_404(staff: StaffMember, case_id: int) -> Case:
+    case = selectors.case_of_staff(staff=staff, case_id=case_id)
+    if case is None:
+        raise Http404(_("No such case in your department."))
+    return case
+
+
+@staff_required
+def case_detail(request: HttpRequest, staff: StaffMember, case_id: int) -> HttpResponse:
+    """A case: its members, the queries made under it, and the way to query or close it."""
+    case = _case_or_404(staff, case_id)
+    requests = selectors.requests_under_case(case=case)
+    return render(
+        request,
+        "agencies/staff/case_detail.html",
+        {
+            "staff": staff,
+            "case": case,
+            "members": selectors.case_members_of(
+                case=case, organization_id=staff.institution.organization_id
+            ),
+            "requests": requests,
+            "is_open": case.closed_at is None,
+        },
+    )
+
+
+@require_POST
+@staff_required
+def case_close_view(request: HttpRequest, staff: StaffMember, case_id: int) -> HttpResponse:
+    """Close a case of one's own department."""
+    case = _case_or_404(staff, case_id)
+    try:
+        case_close(staff=staff, case=case)
+    except CaseError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Case %(ref)s closed.") % {"ref": case.reference})
+    return redirect("staff:case-detail", case_id=case.pk)
+
+
+@staff_required
+def request_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """The 情報照会 form: only the staff member's affairs and the items and providers the
+    permitted table allows for them today; from a case page, that case and its members."""
+    source = request.POST if request.method == "POST" else request.GET
+    routes = permitted_routes(
+        requester=staff.institution,
+        affairs=list(staff.assigned_affairs.all()),
+        day=timezone.localdate(),
+    )
+    cases = selectors.cases_of_staff(staff=staff, open_only=True)
+    fixed_case: Case | None = None
+    members: list[tuple[str, str]] = []
+    if source.get("case", "").isdigit():
+        fixed_case = cases.filter(pk=int(source["case"])).first()
+        if fixed_case is None:
+            raise Http404(_("No such open case in your department."))
+        cases = cases.filter(pk=fixed_case.pk)
+        routes = [r for r in routes if r.affair.pk == fixed_case.affair_id]
+        members = [
+            (number, f"{person.full_name}（{role}）")
+            for person, role, number in selectors.case_members_of(
+                case=fixed_case, organization_id=staff.institution.organization_id
+            )
+            if number
+        ]
+    initial = {"case": fixed_case, "member": request.GET.get("member", "")}
+    form = LinkageRequestForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        routes=routes,
+        cases=cases,
+        members=members,
+    )
+    if form.is_bound and form.is_valid():
+        data, route = form.cleaned_data, form.cleaned_data["route_obj"]
+        outcome = linkage_request_send(
+            staff=staff,
+            request_id=data["request_id"],
+            affair=route.affair,
+            item=route.item,
+            provider=route.provider,
+            case=data["case"],
+            addressee_number=data["member"] or data["addressee_number"] or None,
+            my_number=data["my_number"] or None,
+            terminal=_terminal(request),
+        )
+        if not outcome.conflict:
+            return redirect("staff:request-detail", request_id=outcome.request.request_id)
+        form.add_error(None, message_in_language(outcome.message))
+        # Sending the form again must be a new request, not the same refusal again.
+        fresh = request.POST.copy()
+        fresh["request_id"] = str(uuid.uuid4())
+        form.data = fresh
+    return render(
+        request,
+        "agencies/staff/request_new.html",
+        {"staff": staff, "form": form, "case": fixed_case, "has_routes": bool(routes)},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@staff_required
+def request_detail(request: HttpRequest, staff: StaffMember, request_id: uuid.UUID) -> HttpResponse:
+    """A request's outcome. The answer (payload) is shown on the requesting side only."""
+    found = selectors.request_for_staff(staff=staff, request_id=request_id)
+    if found is None:
+        raise Http404(_("No such request for you."))
+    is_requester = found.requester_id == staff.institution_id
+    return render(
+        request,
+        "agencies/staff/request_detail.html",
+        {
+            "staff": staff,
+            "req": found,
+            "message": LinkageOutcome(found).message_for(staff.institution_id),
+            "payload": found.payload if is_requester else None,
+            "is_requester": is_requester,
+            "can_decide": _can_decide(staff, found),
+        },
+    )
+
+
+@staff_required
+def request_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """The staff member's own latest requests."""
+    return render(
+        request,
+        "agencies/staff/request_list.html",
+        {"staff": staff, "requests": selectors.requests_of_staff(staff=staff)},
+    )
+
+
+def _can_decide(staff: StaffMember, found: LinkageRequest) -> bool:
+    return (
+        found.status == LinkageStatus.HELD
+        and found.provider_id == staff.institution_id
+        and staff.role in DECIDING_ROLES
+    )
+
+
+@staff_required
+def held_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """The provider's queue of requests held for a manual answer."""
+    return render(
+        request,
+        "agencies/staff/held_list.html",
+        {
+            "staff": staff,
+            "held": selectors.held_requests_for(staff=staff)[:500],
+            "may_decide": staff.role in DECIDING_ROLES,
+        },
+    )
+
+
+@require_POST
+@staff_required
+def held_decide(
+    request: HttpRequest, staff: StaffMember, request_id: uuid.UUID, release: bool
+) -> HttpResponse:
+    """Release (answer from the 副本) or decline a held request of one's own institution."""
+    held = selectors.request_asked_of(institution=staff.institution, request_id=request_id)
+    if held is None:
+        raise Http404(_("No such held request for your institution."))
+    try:
+        held_request_decide(staff=staff, request=held, release=release)
+    except NotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        done = _("Released.") if release else _("Declined.")
+        messages.success(request, done)
+    return redirect("staff:held-list")

@@ -1,0 +1,115 @@
+"""manage.py bench append|verify|proof: the ledger's benchmarks, in a scratch database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from bench import ledger as bench
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmarks, run in a scratch database '<name>_bench' (dropped afterwards unless "
+        "--keep). append: N entries by --writers processes with the sequencer running, against "
+        "a plain INSERT of the same rows, and the integration delay. proof: inclusion and "
+        "consistency proof times and database reads at --sizes. verify: audit_verify's rate "
+        "over --size entries. Figures are for docs/benchmarks.md; never a test."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("target", choices=["append", "verify", "proof", "linkage"])
+        parser.add_argument("--seconds", type=float, default=15.0, help="linkage: per phase")
+        parser.add_argument("--clients", type=int, default=16, help="linkage: requests in flight")
+        parser.add_argument("--rate", type=float, default=250.0, help="linkage: fixed rate")
+        parser.add_argument(
+            "--runs", type=int, default=1, help="linkage: runs against one server, with medians"
+        )
+        parser.add_argument(
+            "--wsgi",
+            action="store_true",
+            help="linkage: call the WSGI application in this process instead (no gunicorn, no "
+            "HTTP): a worker's own CPU per request",
+        )
+        parser.add_argument(
+            "--requests", type=int, default=3000, help="linkage --wsgi: requests to send"
+        )
+        parser.add_argument("--writers", type=int, default=16)
+        parser.add_argument("--entries", type=int, default=20_000)
+        parser.add_argument(
+            "--sizes", default="10000,1000000", help="comma-separated log sizes for proof"
+        )
+        parser.add_argument("--size", type=int, default=1_000_000, help="log size for verify")
+        parser.add_argument("--samples", type=int, default=500)
+        parser.add_argument("--jobs", type=int, default=2)
+        parser.add_argument("--repeat", type=int, default=3, help="verify runs")
+        parser.add_argument("--rounds", type=int, default=3, help="append rounds")
+        parser.add_argument(
+            "--keep", action="store_true", help="keep (and reuse) the scratch database"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for name in (
+            "writers",
+            "entries",
+            "size",
+            "samples",
+            "jobs",
+            "repeat",
+            "rounds",
+            "requests",
+            "runs",
+        ):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be a positive number")
+        try:
+            sizes = sorted({int(s) for s in options["sizes"].split(",") if s.strip()})
+        except ValueError:
+            raise CommandError("--sizes must be comma-separated whole numbers") from None
+        if not sizes or sizes[0] < 2:
+            raise CommandError("--sizes must name sizes of 2 or more")
+        if connection.vendor != "postgresql":
+            self.stderr.write(
+                "note: the targets are stated for PostgreSQL: `make services` starts one on "
+                "127.0.0.1:5432, then set DATABASE_URL=postgres://postgres@127.0.0.1:5432/yaritori"
+            )
+
+        def say(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        teardown = bench.scratch_database(keep=options["keep"])
+        try:
+            target = options["target"]
+            if target == "append":
+                bench.bench_append(
+                    writers=options["writers"],
+                    entries=options["entries"],
+                    rounds=options["rounds"],
+                    say=say,
+                )
+            elif target == "linkage" and options["wsgi"]:
+                from bench.linkage import bench_linkage_wsgi
+
+                bench_linkage_wsgi(requests=options["requests"], say=say)
+            elif target == "linkage":
+                from bench.linkage import bench_linkage
+
+                bench_linkage(
+                    seconds=options["seconds"],
+                    clients=options["clients"],
+                    rate=options["rate"],
+                    say=say,
+                    runs=options["runs"],
+                )
+            elif target == "proof":
+                for size in sizes:
+                    bench.build_log(size=size, say=say)
+                    bench.bench_proofs(size=size, samples=options["samples"], say=say)
+            else:
+                bench.build_log(size=options["size"], say=say)
+                bench.bench_verify(jobs=options["jobs"], repeat=options["repeat"], say=say)
+        finally:
+            teardown()

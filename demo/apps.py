@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    """The demo world, its traffic and the `make run` banner: installed only when
+    YARITORI_DEMO is on (make run, the tests, the benchmarks), never in production."""
+
+    name = "demo"
+    verbose_name = "デモ (Demo)"
