@@ -56,11 +56,6 @@ def normalize_my_number(value: object) -> str:
     return text
 
 
-def validate_my_number(value: object) -> None:
-    """Django validator form of normalize_my_number."""
-    normalize_my_number(value)
-
-
 def local_government_check_digit(first_five: str) -> int:
     """Check digit of a 団体コード: 11 - (sum of digits x 6,5,4,3,2) mod 11, last digit kept."""
     total = sum(int(d) * w for d, w in zip(first_five, (6, 5, 4, 3, 2), strict=True))

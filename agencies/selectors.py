@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from functools import cache
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
@@ -20,6 +22,7 @@ from agencies.models import (
     StaffMember,
 )
 from agencies.mynumber_crypto import blind_index
+from core.db import fetch_one
 
 
 def person_get_by_my_number(*, my_number: str) -> Person | None:
@@ -131,17 +134,29 @@ def held_requests_for(*, staff: StaffMember) -> QuerySet[LinkageRequest]:
     )
 
 
+_STAFF_BY_NAME = """
+    SELECT s2.id FROM agencies_staffmember s2 JOIN {users} u ON u.id = s2.user_id
+    WHERE u.username = %(username)s AND s2.institution_id = %(requester)s AND u.is_active = %(yes)s
+"""
+
+
+@cache
+def staff_by_name_sql() -> str:
+    """The one definition of an operator named by an agency system: SQL selecting the id of
+    the active staff member whose username is %(username)s in institution %(requester)s
+    (%(yes)s is True). The network's facts statement embeds it; staff_by_username runs it."""
+    return _STAFF_BY_NAME.format(users=get_user_model()._meta.db_table)
+
+
 def staff_by_username(*, institution: Institution, username: str) -> StaffMember | None:
     """The active staff member with this username in the institution, or None."""
-    staff = (
-        StaffMember.objects.filter(
-            institution=institution, user__username=username, user__is_active=True
-        )
-        .select_related("department")
-        .first()
+    found = fetch_one(
+        staff_by_name_sql(), {"username": username, "requester": institution.pk, "yes": True}
     )
-    if staff is not None:
-        staff.institution = institution
+    if found is None:
+        return None
+    staff = StaffMember.objects.select_related("department").get(pk=found[0])
+    staff.institution = institution
     return staff
 
 

@@ -4,10 +4,11 @@ proofs and receipts for auditors (residents get theirs through the portal)."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, BasePermission
@@ -21,11 +22,9 @@ from audit.ledger import (
     cosigned_note,
     inclusion_proof_for,
     latest_checkpoint,
-    retention_cutoff,
 )
 from audit.ledger import receipt_for as build_receipt
-from audit.models import LedgerEntry
-from audit.selectors import user_is_auditor
+from audit.selectors import entry_exists, entry_within_retention, user_is_auditor
 
 
 class IsAuditor(BasePermission):
@@ -65,10 +64,20 @@ class ConsistencyQuery(serializers.Serializer[dict[str, int]]):
         return attrs
 
 
-ProofOutput = inline_serializer(
-    "ProofOutput",
-    {"proof": serializers.ListField(child=serializers.CharField())},
-)
+class ConsistencyOutput(serializers.Serializer[dict[str, Any]]):
+    old = serializers.IntegerField()
+    new = serializers.IntegerField()
+    proof = serializers.ListField(
+        child=serializers.CharField(), help_text="base64 hashes, RFC 9162 order"
+    )
+
+
+class InclusionOutput(serializers.Serializer[dict[str, Any]]):
+    seq = serializers.IntegerField()
+    size = serializers.IntegerField(help_text="the size of the tree the proof is for")
+    proof = serializers.ListField(
+        child=serializers.CharField(), help_text="base64 hashes, RFC 9162 order"
+    )
 
 
 class ConsistencyView(APIView):
@@ -81,16 +90,15 @@ class ConsistencyView(APIView):
             OpenApiParameter("old", int, required=True),
             OpenApiParameter("new", int, required=True),
         ],
-        responses={200: ProofOutput},
+        responses={200: ConsistencyOutput},
         tags=["log"],
     )
     def get(self, request: Request) -> Response:
         query = ConsistencyQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         old, new = query.validated_data["old"], query.validated_data["new"]
-        return Response(
-            {"old": old, "new": new, "proof": _b64(consistency_proof_between(old, new))}
-        )
+        proof = _b64(consistency_proof_between(old, new))
+        return Response(ConsistencyOutput({"old": old, "new": new, "proof": proof}).data)
 
 
 class InclusionView(APIView):
@@ -99,7 +107,7 @@ class InclusionView(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuditor]
 
-    @extend_schema(responses={200: ProofOutput}, tags=["log"])
+    @extend_schema(responses={200: InclusionOutput}, tags=["log"])
     def get(self, request: Request, seq: int) -> Response:
         checkpoint = latest_checkpoint()
         if checkpoint is None or seq >= checkpoint.size:
@@ -107,19 +115,12 @@ class InclusionView(APIView):
                 {"detail": "entry not covered by a signed checkpoint"},
                 status=status.HTTP_404_NOT_FOUND,
             )
-        if not LedgerEntry.objects.filter(
-            seq=seq, intake__created_at__gte=retention_cutoff()
-        ).exists():
+        if not entry_within_retention(seq):
             return Response(
                 {"detail": "entry is past the retention period"}, status=status.HTTP_410_GONE
             )
-        return Response(
-            {
-                "seq": seq,
-                "size": checkpoint.size,
-                "proof": _b64(inclusion_proof_for(seq, checkpoint.size)),
-            }
-        )
+        proof = _b64(inclusion_proof_for(seq, checkpoint.size))
+        return Response(InclusionOutput({"seq": seq, "size": checkpoint.size, "proof": proof}).data)
 
 
 class ReceiptView(APIView):
@@ -131,11 +132,7 @@ class ReceiptView(APIView):
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR}, tags=["log"])
     def get(self, request: Request, seq: int) -> HttpResponse:
         checkpoint = latest_checkpoint()
-        if (
-            checkpoint is None
-            or seq >= checkpoint.size
-            or not LedgerEntry.objects.filter(seq=seq).exists()
-        ):
+        if checkpoint is None or seq >= checkpoint.size or not entry_exists(seq):
             return HttpResponse(
                 "entry not covered by a signed checkpoint\n", status=404, content_type="text/plain"
             )

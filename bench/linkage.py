@@ -301,8 +301,10 @@ def bench_linkage_wsgi(*, requests: int, say: Say) -> None:
     holds far steadier than the HTTP rates on a shared machine; under
     `valgrind --tool=callgrind` the instructions per request compare two versions of the code
     exactly (docs/benchmarks.md)."""
-    from config.wsgi import application
+    from django.core.wsgi import get_wsgi_application
 
+    # The application gunicorn serves (config.wsgi), built here: config sits above bench.
+    application = get_wsgi_application()
     _ensure_world()
     keys, bodies = _templates()
     if not bodies:

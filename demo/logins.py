@@ -10,11 +10,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from agencies.models import LinkageRequest, LinkageStatus, StaffMember, StaffRole
+from audit.selectors import AUDITORS_GROUP
 
 DEMO_PASSWORD = "yaritori-demo"
 """The one password of every demo login (admin, auditor and all staff). Demo only."""
-
-AUDITORS_GROUP = "auditors"
 
 
 # (organisation slug, department code) of the staff logins worth showing in the tour.

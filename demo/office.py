@@ -23,7 +23,7 @@ from agencies.models import (
     StaffRole,
 )
 from agencies.network.outcomes import LinkageOutcome
-from agencies.network.rules import rules_for_requester
+from agencies.network.rules import provider_matches, rules_for_requester
 from agencies.network.services import internal_transfer_send, linkage_request_send
 from core.calendar import office_minutes, office_moment
 from demo.world import ItemHolders, load_world_data
@@ -94,15 +94,16 @@ class World:
         if rule.provider_institution is not None:
             named = rule.provider_institution
             return named if named.pk != requester.pk else None
-        kind = rule.provider_kind
         held_by = self.by_code.get(
             self.holders.holder(requester.organization.code, rule.item.code) or ""
         )
-        if held_by is not None and held_by.kind == kind and held_by.pk != requester.pk:
+        if held_by is not None and provider_matches(rule, held_by) and held_by.pk != requester.pk:
             return held_by
-        others = [i for i in self.institutions if i.kind == kind and i.pk != requester.pk]
+        others = [
+            i for i in self.institutions if provider_matches(rule, i) and i.pk != requester.pk
+        ]
         same_org = [i for i in others if i.organization_id == requester.organization_id]
-        if same_org and kind != InstitutionKind.PREFECTURE_HEAD:
+        if same_org and rule.provider_kind != InstitutionKind.PREFECTURE_HEAD:
             return same_org[0]
         pref = requester.organization.prefecture_name
         same_pref = [i for i in others if pref and i.organization.prefecture_name == pref]
@@ -112,9 +113,7 @@ class World:
     def holds_itself(self, requester: Institution, rule: LinkageRule) -> bool:
         """Whether the requester is itself an institution the rule names as provider: then
         its own records are where a clerk finds the item, by 庁内連携."""
-        if rule.provider_institution_id is not None:
-            return rule.provider_institution_id == requester.pk
-        return rule.provider_kind == requester.kind
+        return provider_matches(rule, requester)
 
     def permitted(self, clerk: Clerk, affair_id: int) -> list[LinkageRule]:
         """The rules the network's table has for the clerk's institution and affair_id, with

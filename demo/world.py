@@ -61,9 +61,10 @@ from agencies.models import (
 from agencies.permitted_table import affairs_load, permitted_table_load, rules_load
 from agencies.services import agency_system_create, persons_bulk_create, seal_my_number_fields
 from agencies.tokens import derive_institution_token
+from audit.selectors import AUDITORS_GROUP
 from core.calendar import last_working_day, office_minutes, office_moment
 from core.db import insert_rows
-from demo.logins import AUDITORS_GROUP, DEMO_PASSWORD, demo_logins
+from demo.logins import DEMO_PASSWORD, demo_logins
 from demo.payloads import Payloads
 from demo.population import (
     Ages,

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
 from agencies.codes import normalize_my_number
 from agencies.models import Case, Institution, LinkageRequest, Person, ProvisionCopy, StaffMember
 from agencies.mynumber_crypto import blind_index
+from agencies.selectors import staff_by_name_sql
 from core.db import fetch_one
 
 
@@ -63,10 +63,6 @@ _SUBJECT_BY_ADDRESSEE = (
 _SUBJECT_BY_INDEX = (
     "SELECT pm.id FROM agencies_person pm WHERE pm.my_number_index = %(subject_key)s"
 )
-_STAFF_BY_NAME = """
-    SELECT s2.id FROM agencies_staffmember s2 JOIN {users} u ON u.id = s2.user_id
-    WHERE u.username = %(username)s AND s2.institution_id = %(requester)s AND u.is_active = %(yes)s
-"""
 # Two departments may use one reference: the lowest id wins, as the agency API always had it.
 # No reference never matches: an empty string is not a case's 受付番号.
 _CASE_BY_REFERENCE = """
@@ -106,9 +102,7 @@ def _facts_sql(by_name: bool, by_my_number: bool) -> str:
     """The facts statement, its staff member and case by id or by name, its subject by
     宛名番号 or by My Number (four texts, each prepared once per connection)."""
     return _FACTS_SQL.format(
-        staff=_STAFF_BY_NAME.format(users=get_user_model()._meta.db_table)
-        if by_name
-        else "%(staff)s",
+        staff=staff_by_name_sql() if by_name else "%(staff)s",
         case=_CASE_BY_REFERENCE if by_name else "%(case)s",
         subject=_SUBJECT_BY_INDEX if by_my_number else _SUBJECT_BY_ADDRESSEE,
     )

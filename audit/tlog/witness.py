@@ -18,7 +18,7 @@ from .checkpoint import Checkpoint
 from .cosignature import WitnessSigner, cosign
 from .errors import TlogError
 from .merkle import verify_consistency
-from .note import NoteVerifier, add_signature_lines, open_note
+from .note import NoteVerifier, open_note
 
 __all__ = ["WitnessRefusal", "WitnessState", "witness_checkpoint"]
 
@@ -107,8 +107,3 @@ def witness_checkpoint(
                 ) from exc
     line = cosign(text, signer, timestamp)
     return line, WitnessState(checkpoint.origin, checkpoint.size, checkpoint.root_hash)
-
-
-def with_cosignature(signed_note: str, line: str) -> str:
-    """The signed note with a cosignature line added (once)."""
-    return add_signature_lines(signed_note, [line])
