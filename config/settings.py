@@ -18,6 +18,7 @@ from config.keys import (
     random_keyring_line,
     secret_from_env_or_file,
 )
+from config.logconfig import log_level
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -197,7 +198,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": log_level(env.str("LOG_LEVEL", default="INFO"))},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
