@@ -178,6 +178,10 @@ AUDIT_LOG_SIGNING_KEY = secret_from_env_or_file(
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
 WITNESS_DIR = Path(env.str("WITNESS_DIR", default=str(VAR_DIR / "witness")))
 
+# Error reports (500 pages, error mails) hide passwords, PINs, keys and every My Number.
+DEFAULT_EXCEPTION_REPORTER = "config.security.MaskingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.security.MaskingExceptionReporterFilter"
+
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -193,13 +197,33 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: one line per record to stderr -----------------------------------------------------
+# Every handler masks My Numbers and API keys in what it writes (config.security.MaskingLogFilter).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "mask_secrets": {"()": "config.security.MaskingLogFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_secrets"],
+        },
+        # Django's error mails (to ADMINS, none by default), masked like the console.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "mask_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": log_level(env.str("LOG_LEVEL", default="INFO"))},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
