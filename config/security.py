@@ -8,12 +8,16 @@ light (nothing here imports a model at import time).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest, QueryDict
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
 from django.template.defaultfilters import pprint
 from django.utils.datastructures import MultiValueDict
 from django.utils.safestring import SafeString, mark_safe
@@ -184,3 +188,107 @@ class MaskingLogFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = mask_secrets(record.stack_info)
         return True
+
+
+# --- Client address (login lockout) -------------------------------------------------------------
+
+
+def _is_trusted_proxy(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for entry in settings.TRUSTED_PROXY_IPS:
+        if entry == "*":
+            return True
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address of the client a login attempt came from (AXES_CLIENT_IP_CALLABLE).
+
+    X-Forwarded-For is believed only from a trusted proxy (TRUSTED_PROXY_IPS, the nginx on
+    this host by default), and then only its last address, the one that proxy wrote; from
+    anyone else the header is ignored, so a client cannot dodge its lockout by inventing
+    addresses.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded and _is_trusted_proxy(remote):
+        last = forwarded.split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            pass
+    return remote
+
+
+# --- Login events -------------------------------------------------------------------------------
+
+
+def _username(credentials: Mapping[str, Any] | None) -> str:
+    # Django has already starred out the password in the credentials it signals.
+    username = (credentials or {}).get("username") or ""
+    return mask_secrets(str(username)[:150])
+
+
+def log_login_failed(
+    sender: Any,
+    credentials: Mapping[str, Any] | None = None,
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> None:
+    """Receiver of user_login_failed: one warning per failed login, never the password."""
+    security_log.warning(
+        "login failed: username=%r ip=%s path=%s",
+        _username(credentials),
+        client_ip(request) if request is not None else "-",
+        request.path if request is not None else "-",
+    )
+
+
+def log_locked_out(
+    sender: Any,
+    request: HttpRequest | None = None,
+    username: str | None = None,
+    ip_address: str | None = None,
+    **kwargs: Any,
+) -> None:
+    """Receiver of axes' user_locked_out: one warning per attempt refused by the lockout."""
+    security_log.warning(
+        "login locked out: username=%r ip=%s path=%s cool-off=%s",
+        _username({"username": username}),
+        ip_address or "-",
+        request.path if request is not None else "-",
+        settings.AXES_COOLOFF_TIME,
+    )
+
+
+def connect_signals() -> None:
+    """Connect the receivers above (called once, from config.apps)."""
+    from axes.signals import user_locked_out
+    from django.contrib.auth.signals import user_login_failed
+
+    user_login_failed.connect(log_login_failed, dispatch_uid="yaritori.security.login_failed")
+    user_locked_out.connect(log_locked_out, dispatch_uid="yaritori.security.locked_out")
+
+
+def lockout_response(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: Mapping[str, Any] | None = None,
+) -> HttpResponse:
+    """The page shown instead of a login form while a user name is locked out from an
+    address (AXES_LOCKOUT_CALLABLE): 429, in the visitor's language, saying how long."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "security/locked_out.html",
+        {"minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT},
+        status=429,
+    )

@@ -8,6 +8,7 @@ Every setting is listed in deploy/env.example.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -38,6 +39,10 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Behind TLS (deploy/nginx) cookies must never travel over plain HTTP; the demo runs on http.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies whose X-Forwarded-For is believed for the client's address (login lockout): the nginx
+# on this host, like gunicorn's forwarded_allow_ips (deploy/gunicorn.conf.py), which reads the
+# same variable.
+TRUSTED_PROXY_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -48,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",
+    "config.apps.ProjectConfig",
     "agencies",
     "audit",
     "portal",
@@ -63,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a login refused by the lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -113,6 +122,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out login before any password is checked. It watches only
+# django.contrib.auth's authenticate(), i.e. the staff and admin logins; the agency API
+# authenticates by key (agencies.api.AgencyKeyAuthentication) and never reaches it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout policy: 5 wrong passwords for one user name from one address lock that pair out for
+# 15 minutes, and every further try restarts the 15 minutes. Per user name *and* address, so
+# that a guesser elsewhere cannot lock a clerk out of their own desk; 5 tries leave room for
+# typos and allow at most 20 guesses an hour per address and name. A right password resets
+# the count.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+# What axes stores of a failed attempt's POST: never the password (axes stars it), nor the
+# CSRF token.
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:home"
 LANGUAGE_CODE = "ja"
@@ -223,6 +254,8 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
+        # axes narrates every step at INFO; its warnings (failures, lockouts) stay.
+        "axes": {"level": "WARNING"},
     },
 }
 
