@@ -12,13 +12,14 @@ import ipaddress
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import render
 from django.template.defaultfilters import pprint
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
@@ -269,13 +270,22 @@ def log_locked_out(
     )
 
 
+LOGIN_AT_SESSION_KEY = "_yaritori_login_at"
+
+
+def remember_login_time(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """Receiver of user_logged_in: the time of the login, for the absolute session timeout."""
+    request.session[LOGIN_AT_SESSION_KEY] = int(timezone.now().timestamp())
+
+
 def connect_signals() -> None:
     """Connect the receivers above (called once, from config.apps)."""
     from axes.signals import user_locked_out
-    from django.contrib.auth.signals import user_login_failed
+    from django.contrib.auth.signals import user_logged_in, user_login_failed
 
     user_login_failed.connect(log_login_failed, dispatch_uid="yaritori.security.login_failed")
     user_locked_out.connect(log_locked_out, dispatch_uid="yaritori.security.locked_out")
+    user_logged_in.connect(remember_login_time, dispatch_uid="yaritori.security.login_time")
 
 
 def lockout_response(
@@ -292,3 +302,38 @@ def lockout_response(
         {"minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT},
         status=429,
     )
+
+
+# --- Middleware ---------------------------------------------------------------------------------
+
+Middleware = Callable[[HttpRequest], HttpResponseBase]
+
+
+class AbsoluteSessionTimeoutMiddleware:
+    """Ends a login SESSION_ABSOLUTE_AGE seconds after it began, however active it has been.
+
+    The idle timeout is Django's own (SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST); this
+    bounds what a stolen or forgotten session is worth. A login without a recorded time (one
+    from before this control existed) is ended too: it cannot be proved young enough.
+    Goes after AuthenticationMiddleware.
+    """
+
+    def __init__(self, get_response: Middleware) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        # Without a session cookie there is no login to end; not touching the session then
+        # keeps `Vary: Cookie` off the answers to cookieless clients (API, checkpoint).
+        if settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated:
+            started = request.session.get(LOGIN_AT_SESSION_KEY)
+            now = timezone.now().timestamp()
+            if not isinstance(started, int) or now - started >= settings.SESSION_ABSOLUTE_AGE:
+                from django.contrib.auth import logout
+
+                security_log.info(
+                    "session ended: %s after login (absolute timeout) user=%r",
+                    "unknown time" if not isinstance(started, int) else f"{now - started:.0f} s",
+                    request.user.get_username(),
+                )
+                logout(request)
+        return self.get_response(request)

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.security.AbsoluteSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes asks: it turns a login refused by the lockout into the lockout page.
@@ -144,6 +145,11 @@ AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 # What axes stores of a failed attempt's POST: never the password (axes stars it), nor the
 # CSRF token.
 AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# Sessions: 30 minutes idle (the expiry moves on with every request) and 10 hours at most from
+# the login (config.security.AbsoluteSessionTimeoutMiddleware): a working day, no longer.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_AGE = 10 * 60 * 60
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:home"
 LANGUAGE_CODE = "ja"
