@@ -20,7 +20,8 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty --traffic 14
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	PORT=$(PORT) exec $(BIN)/python -m config.run_all
+	@# Plain http on 127.0.0.1: cookies without the Secure flag (docs/security.md).
+	DJANGO_SECURE_COOKIES=$${DJANGO_SECURE_COOKIES:-0} PORT=$(PORT) exec $(BIN)/python -m config.run_all
 
 ## test: the whole suite (SQLite by default; DATABASE_URL switches to PostgreSQL).
 test: $(STAMP)

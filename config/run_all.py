@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,8 +70,15 @@ def banner(port: str) -> str:
     return "\n".join(lines)
 
 
+def plain_http_defaults(environ: MutableMapping[str, str]) -> None:
+    """The demo serves plain HTTP on 127.0.0.1, where a browser would drop Secure cookies and
+    nobody could log in: cookies without the Secure flag, unless the caller said otherwise."""
+    environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    plain_http_defaults(os.environ)
     import django
 
     django.setup()

@@ -36,8 +36,15 @@ SECRET_KEY = secret_from_env_or_file(
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-# Behind TLS (deploy/nginx) cookies must never travel over plain HTTP; the demo runs on http.
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+# Behind TLS (deploy/nginx) cookies must never travel over plain HTTP, so Secure is the
+# default; only the plain-http demo (`make run`, config/run_all.py) turns it off, explicitly.
+SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
+# No script needs to read a cookie (the API authenticates by key, forms carry the CSRF token).
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+# Lax: a link from another site still opens a page logged in, but no other site can make the
+# browser POST with the session (Strict would log the clerk out on every link from mail).
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Proxies whose X-Forwarded-For is believed for the client's address (login lockout): the nginx
 # on this host, like gunicorn's forwarded_allow_ips (deploy/gunicorn.conf.py), which reads the
