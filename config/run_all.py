@@ -23,6 +23,9 @@ def _commands(port: str) -> dict[str, list[str]]:
         "web": [
             str(BIN / "gunicorn"),
             "config.wsgi",
+            # No `Server: gunicorn` header (the module only patches; it sets no option).
+            "--config",
+            "python:config.gunicorn_banner",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

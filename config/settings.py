@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 from config.keys import (
     generate_log_signer,
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "axes",
+    "csp",
     "config.apps.ProjectConfig",
     "agencies",
     "audit",
@@ -70,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -229,6 +232,33 @@ AUDIT_LOG_SIGNING_KEY = secret_from_env_or_file(
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
 WITNESS_DIR = Path(env.str("WITNESS_DIR", default=str(VAR_DIR / "witness")))
 
+# --- Headers: HSTS, CSP, referrer ---------------------------------------------------------------
+# Browsers that once saw the site over HTTPS refuse plain HTTP to it for a year. Django sends
+# it on HTTPS responses only, so the plain-http demo is not affected. Not for subdomains: other
+# hosts of the operator's domain may not serve HTTPS.
+SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Other sites never learn which page (a case, a request) a link was followed from. Not
+# "no-referrer": the site's own requests keep their Referer, which Django's CSRF check over
+# HTTPS needs from a browser that sends no Origin header.
+SECURE_REFERRER_POLICY = "same-origin"
+# Only this origin's own files: no inline script or style, no CDN, no plugin, no framing.
+# A view that needs more widens it for itself with csp.decorators (config/urls.py: /api/docs/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # Error reports (500 pages, error mails) hide passwords, PINs, keys and every My Number.
 DEFAULT_EXCEPTION_REPORTER = "config.security.MaskingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.security.MaskingExceptionReporterFilter"

@@ -69,12 +69,14 @@ def test_run_all_serves_and_stops_everything_on_ctrl_c(tmp_path):
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     body = response.read().decode()
+                    server_header = response.headers.get("Server")
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.5)
         assert body.startswith("demo.yaritori.invalid/audit-log\n")
+        assert server_header is None  # gunicorn does not name itself (config/gunicorn_banner.py)
         children = _children(proc.pid)
         assert len(children) == 3  # gunicorn, the sequencer, celery worker with beat
         proc.send_signal(signal.SIGINT)
