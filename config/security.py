@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -337,3 +337,32 @@ class AbsoluteSessionTimeoutMiddleware:
                 )
                 logout(request)
         return self.get_response(request)
+
+
+# Responses that may be kept by a browser or a proxy: public, no personal data, and they set
+# their own Cache-Control. Everything else gets no-store.
+NO_STORE = "no-store"
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` and `Pragma: no-cache` on every response that does not say
+    how it may be cached itself, so that no page or API answer with personal data stays in a
+    browser's cache or a proxy. A view that serves public data opts out by setting its own
+    Cache-Control (the log checkpoint does); static files never get here (WhiteNoise answers
+    them first). Goes right after WhiteNoise, so that it also sees the answers other
+    middleware make (CSRF failures, lockouts, redirects to the login page)."""
+
+    def __init__(self, get_response: Middleware) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = NO_STORE
+        if NO_STORE in _directives(response["Cache-Control"]) and not response.has_header("Pragma"):
+            response["Pragma"] = "no-cache"  # HTTP/1.0 caches know only this
+        return response
+
+
+def _directives(header: str) -> Iterable[str]:
+    return (part.strip().split("=", 1)[0].lower() for part in header.split(","))
