@@ -33,9 +33,11 @@ def clerk(db):
     return get_user_model().objects.create_superuser("clerk", "clerk@example.invalid", PASSWORD)
 
 
-def attempt(url, password, *, username="clerk", ip=ATTACKER, forwarded=None, language="ja"):
+def attempt(
+    url, password, *, username="clerk", ip=ATTACKER, forwarded=None, language="ja", agent="b/1"
+):
     """One login attempt from a fresh browser; returns (response, logged_in)."""
-    headers = {"REMOTE_ADDR": ip, "HTTP_ACCEPT_LANGUAGE": language}
+    headers = {"REMOTE_ADDR": ip, "HTTP_ACCEPT_LANGUAGE": language, "HTTP_USER_AGENT": agent}
     if forwarded:
         headers["HTTP_X_FORWARDED_FOR"] = forwarded
     client = Client(**headers)
@@ -114,6 +116,13 @@ def test_forged_forwarded_addresses_do_not_escape_the_lockout(clerk):
     from axes.models import AccessAttempt
 
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {ATTACKER}
+
+
+def test_a_new_user_agent_for_every_try_does_not_escape_the_lockout(clerk):
+    for n in range(10):
+        attempt(LOGINS["admin"], WRONG, agent=f"guesser/{n}")
+    response, logged_in = attempt(LOGINS["admin"], PASSWORD, agent="Mozilla/5.0")
+    assert (response.status_code, logged_in) == (429, False)
 
 
 def test_behind_the_proxy_each_client_is_its_own_address(clerk):
