@@ -8,7 +8,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from agencies import models
 from agencies.selectors import person_get_by_my_number
@@ -146,6 +148,11 @@ class PersonAdmin(admin.ModelAdmin):
     search_fields = ["family_name", "given_name", "family_name_kana", "given_name_kana"]
     readonly_fields = ["public_id", "masked_my_number"]
     raw_id_fields = ["household"]
+
+    @method_decorator(sensitive_post_parameters("new_my_number"))
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # An error while saving must not put the number typed into the error report.
+        return super().changeform_view(request, *args, **kwargs)
 
     @admin.display(description="個人番号 (My Number)")
     def masked_my_number(self, obj: models.Person) -> str:

@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -48,7 +49,12 @@ class CheckpointView(APIView):
         checkpoint = latest_checkpoint()
         if checkpoint is None:
             return HttpResponse("no checkpoint yet\n", status=503, content_type="text/plain")
-        return HttpResponse(cosigned_note(checkpoint), content_type="text/plain; charset=utf-8")
+        response = HttpResponse(cosigned_note(checkpoint), content_type="text/plain; charset=utf-8")
+        # Public and signed, with no personal data: monitors and witnesses polling it may share
+        # a cached copy for a few seconds (a slightly older checkpoint is still a valid one).
+        # Everything else gets no-store (config.security.NoStoreMiddleware).
+        patch_cache_control(response, public=True, max_age=5)
+        return response
 
 
 class ConsistencyQuery(serializers.Serializer[dict[str, int]]):

@@ -8,10 +8,13 @@ Every setting is listed in deploy/env.example.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
+from config.logconfig import log_level
 from core.keys import random_b64_key, random_keyring_line, secret_from_env_or_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,9 +32,20 @@ SECRET_KEY = secret_from_env_or_file(
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-# Behind TLS (deploy/nginx) cookies must never travel over plain HTTP; the demo runs on http.
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+# Behind TLS (deploy/nginx) cookies must never travel over plain HTTP, so Secure is the
+# default; only the plain-http demo (`make run`, config/run_all.py) turns it off, explicitly.
+SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
+# No script needs to read a cookie (the API authenticates by key, forms carry the CSRF token).
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+# Lax: a link from another site still opens a page logged in, but no other site can make the
+# browser POST with the session (Strict would log the clerk out on every link from mail).
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies whose X-Forwarded-For is believed for the client's address (login lockout): the nginx
+# on this host, like gunicorn's forwarded_allow_ips (deploy/gunicorn.conf.py), which reads the
+# same variable.
+TRUSTED_PROXY_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -42,6 +56,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",
+    "csp",
+    "config.apps.ProjectConfig",
     "agencies",
     "audit",
     "portal",
@@ -56,13 +73,18 @@ if YARITORI_DEMO:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.security.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.security.AbsoluteSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a login refused by the lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -109,10 +131,44 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
+# Length is what resists guessing; 12 is the floor for accounts that reach personal data, and
+# the common-password list refuses the long ones everybody tries first.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out login before any password is checked. It watches only
+# django.contrib.auth's authenticate(), i.e. the staff and admin logins; the agency API
+# authenticates by key (agencies.api.AgencyKeyAuthentication) and never reaches it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout policy: 5 wrong passwords for one user name from one address lock that pair out for
+# 15 minutes, and every further try restarts the 15 minutes. Per user name *and* address, so
+# that a guesser elsewhere cannot lock a clerk out of their own desk; 5 tries leave room for
+# typos and allow at most 20 guesses an hour per address and name. A right password resets
+# the count.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+# What axes stores of a failed attempt's POST: never the password (axes stars it), nor the
+# CSRF token.
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# Sessions: 30 minutes idle (the expiry moves on with every request) and 10 hours at most from
+# the login (config.security.AbsoluteSessionTimeoutMiddleware): a working day, no longer.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_AGE = 10 * 60 * 60
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:home"
 LANGUAGE_CODE = "ja"
@@ -186,6 +242,37 @@ AUDIT_LOG_SIGNING_KEY = secret_from_env_or_file(
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
 WITNESS_DIR = Path(env.str("WITNESS_DIR", default=str(VAR_DIR / "witness")))
 
+# --- Headers: HSTS, CSP, referrer ---------------------------------------------------------------
+# Browsers that once saw the site over HTTPS refuse plain HTTP to it for a year. Django sends
+# it on HTTPS responses only, so the plain-http demo is not affected. Not for subdomains: other
+# hosts of the operator's domain may not serve HTTPS.
+SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Other sites never learn which page (a case, a request) a link was followed from. Not
+# "no-referrer": the site's own requests keep their Referer, which Django's CSRF check over
+# HTTPS needs from a browser that sends no Origin header.
+SECURE_REFERRER_POLICY = "same-origin"
+# Only this origin's own files: no inline script or style, no CDN, no plugin, no framing.
+# A view that needs more widens it for itself with csp.decorators (config/urls.py: /api/docs/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Error reports (500 pages, error mails) hide passwords, PINs, keys and every My Number.
+DEFAULT_EXCEPTION_REPORTER = "config.security.MaskingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.security.MaskingExceptionReporterFilter"
+
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -201,13 +288,35 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: one line per record to stderr -----------------------------------------------------
+# Every handler masks My Numbers and API keys in what it writes (config.security.MaskingLogFilter).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "mask_secrets": {"()": "config.security.MaskingLogFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_secrets"],
+        },
+        # Django's error mails (to ADMINS, none by default), masked like the console.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "mask_secrets"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": log_level(env.str("LOG_LEVEL", default="INFO"))},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        # axes narrates every step at INFO; its warnings (failures, lockouts) stay.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)

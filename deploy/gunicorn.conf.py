@@ -6,6 +6,13 @@ to bind to 127.0.0.1 behind nginx).
 
 import os
 
+# Every module-level name here is read as a gunicorn setting ("config" is one): import names
+# that are not.
+from config.gunicorn_banner import hide_server_header
+
+# No `Server: gunicorn` header on the responses (config/gunicorn_banner.py).
+hide_server_header()
+
 
 def _cpus() -> int:
     # The CPUs this process may run on (a container's cpuset), not every CPU of the host.

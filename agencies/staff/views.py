@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from agencies import selectors
@@ -170,7 +171,9 @@ def case_close_view(request: HttpRequest, staff: StaffMember, case_id: int) -> H
     return redirect("staff:case-detail", case_id=case.pk)
 
 
+@sensitive_post_parameters("my_number")
 @staff_required
+@sensitive_variables("source", "data", "form")  # they hold the My Number typed
 def request_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     """The 情報照会 form: only the staff member's affairs and the items and providers the
     permitted table allows for them today; from a case page, that case and its members."""

@@ -87,12 +87,21 @@ def test_make_run_serves_and_stops_everything_on_ctrl_c(tmp_path):
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     body = response.read().decode()
+                    server_header = response.headers.get("Server")
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.5)
         assert body.startswith("demo.yaritori.invalid/audit-log\n")
+        assert server_header is None  # gunicorn does not name itself (config/gunicorn_banner.py)
+        # Plain http on 127.0.0.1: the demo's cookies must come without the Secure flag, or
+        # no browser would send them back and nobody could log in.
+        login = f"http://127.0.0.1:{port}/staff/login/"
+        with urllib.request.urlopen(login, timeout=5) as response:
+            cookies = response.headers.get_all("Set-Cookie") or []
+        assert any(c.startswith("csrftoken=") for c in cookies)
+        assert not any("Secure" in c for c in cookies)
         started = _descendants(proc.pid)
         commands = {_command(pid) for pid in started}
         assert any("gunicorn" in c for c in commands)
