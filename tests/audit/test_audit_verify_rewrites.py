@@ -215,3 +215,68 @@ def test_serially_a_saved_checkpoint_that_a_later_signed_tree_contradicts_is_a_f
     assert verify("--checkpoint", str(saved)).startswith(
         f"FAILED: fork: the log key signed {b64(bytes(32))} for size 25 (saved checkpoint 25) and "
     )
+
+
+# --- every kind of damage, on either side of a range boundary -----------------------------------
+
+
+def swap_with_next(seq):
+    a, b = (LedgerEntry.objects.get(seq=s) for s in (seq, seq + 1))
+    LedgerEntry.objects.filter(seq__in=[seq, seq + 1]).delete()
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                seq=seq,
+                intake_id=b.intake_id,
+                leaf_hash=a.leaf_hash,
+                chain_hash=a.chain_hash,
+                integrated_at=a.integrated_at,
+            ),
+            LedgerEntry(
+                seq=seq + 1,
+                intake_id=a.intake_id,
+                leaf_hash=b.leaf_hash,
+                chain_hash=b.chain_hash,
+                integrated_at=b.integrated_at,
+            ),
+        ]
+    )
+
+
+# kind -> (damage it, the seq and kind audit_verify must name for damage at seq k)
+DAMAGE = {
+    "payload": (change_payload, lambda k: (k, "payload")),
+    "leaf_hash": (
+        lambda k: LedgerEntry.objects.filter(seq=k).update(leaf_hash=b"\x01" * 32),
+        lambda k: (k, "leaf_hash"),
+    ),
+    "chain": (
+        lambda k: LedgerEntry.objects.filter(seq=k).update(chain_hash=b"\x02" * 32),
+        lambda k: (k, "chain"),
+    ),
+    "deleted": (lambda k: LedgerEntry.objects.filter(seq=k).delete(), lambda k: (k, "missing")),
+    "swapped": (swap_with_next, lambda k: (k, "out_of_order")),
+    "own_hashes": (forge_entry_with_its_own_hashes, lambda k: (k, "rewritten")),
+    "all_recomputed": (rewrite_history_from, lambda k: (k - k % 7, "checkpoint")),
+    "pair_node": (
+        lambda k: MerkleSubtree.objects.filter(last_seq=k | 1, level=1).update(hash=bytes(32)),
+        lambda k: (k - k % 2, "subtree"),
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", sorted(DAMAGE))
+@pytest.mark.parametrize("seq", [20, 21, 22])
+def test_serial_and_parallel_name_the_same_damage_at_a_range_boundary(kind, seq):
+    """42 entries, checkpoints every 7: --jobs 2 cuts at 21 (20 ends a range, 21 starts one),
+    --jobs 4 at 11, 22 and 33 (21 ends a range, 22 starts one)."""
+    build_log([7] * 6)
+    damage, expected = DAMAGE[kind]
+    with triggers_disabled(connection):
+        damage(seq)
+    message = verify_serial_and_parallel(jobs=(2, 4))
+    named_seq, named_kind = expected(seq)
+    assert message.startswith(f"FAILED: seq {named_seq}: {named_kind}: ")
