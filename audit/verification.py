@@ -5,6 +5,11 @@ database. On PostgreSQL rows arrive through COPY ... TO STDOUT (FORMAT BINARY), 
 be cut into ranges verified by parallel processes: each range starts from the stored chain
 value before it and the stored frontier of the tree at its start, exactly as a single pass
 would have computed them if the earlier ranges are intact (which their own workers check).
+
+A range reports the first damage in its own rows and how every signed root inside it compared
+with its recomputed tree; it never judges a root alone, because a range cannot know whether
+the stored values it started from were recomputed by a forger. audit.tlog.replay.first_damage
+weighs the ranges' findings together, so that serial and parallel runs name the same damage.
 """
 
 from __future__ import annotations
@@ -25,11 +30,18 @@ from audit.tlog.checkpoint import Checkpoint as CheckpointBody
 from audit.tlog.errors import TlogError
 from audit.tlog.merkle import MerkleFrontier, aligned_subtrees
 from audit.tlog.note import open_note
-from audit.tlog.replay import Damage, LogReplayer
+from audit.tlog.replay import (
+    Damage,
+    RangeFindings,
+    RangeStart,
+    RootCheck,
+    SignedRoot,
+    StreamRow,
+    first_damage,
+    replay_range,
+)
 
 _CHUNK = 10_000
-
-SignedSize = tuple[int, bytes, str]
 
 
 @dataclass
@@ -61,9 +73,8 @@ def _signed_checkpoint(note: str, label: str) -> CheckpointBody:
 #
 # Entries and stored subtrees are read as ONE stream ordered by sequence number, each entry
 # followed by the subtrees its leaf completes: (seq, 0, leaf, leaf_hash, chain_hash, 0, 0) and
-# (last_seq, 1, "", hash, b"", level, index). One stream is what COPY allows per connection.
-
-Row = tuple[int, int, str, bytes, bytes, int, int]
+# (last_seq, 1, "", hash, b"", level, index): audit.tlog.replay.StreamRow. One stream is what
+# COPY allows per connection.
 
 _STREAM_SQL = (
     "SELECT e.seq, 0::int2 AS kind, i.leaf, e.leaf_hash, e.chain_hash, 0::int2, 0::int8 "
@@ -78,7 +89,7 @@ _STREAM_SQL = (
 _STREAM_TYPES = ["int8", "int2", "text", "bytea", "bytea", "int2", "int8"]
 
 
-def _rows(start: int, end: int) -> Iterator[Row]:
+def _rows(start: int, end: int) -> Iterator[StreamRow]:
     if connection.vendor == "postgresql":
         sql = _STREAM_SQL.format(start=int(start), end=int(end))
         with connection.cursor() as cursor:
@@ -106,11 +117,11 @@ def _rows(start: int, end: int) -> Iterator[Row]:
     yield from heapq.merge(entries, subtrees, key=lambda r: (r[0], r[1], r[5]))
 
 
-def _start_state(first: int) -> tuple[bytes | None, MerkleFrontier]:
-    """Stored chain value before `first` and the stored frontier of the tree of that size."""
+def _start_state(first: int) -> RangeStart:
+    """Read the stored state before entry `first`; TlogError when it is not all there."""
     if first == 0:
-        return None, MerkleFrontier()
-    previous = LedgerEntry.objects.filter(seq=first - 1).values_list("chain_hash", flat=True)
+        return RangeStart(0)
+    previous = LedgerEntry.objects.filter(seq=first - 1).values_list("chain_hash", "leaf_hash")
     if not previous:
         raise TlogError(f"entry {first - 1} does not exist: cannot start at {first}")
     ranges = aligned_subtrees(0, first)
@@ -118,76 +129,39 @@ def _start_state(first: int) -> tuple[bytes | None, MerkleFrontier]:
         stored = subtree_hashes(ranges)
     except Exception as exc:
         raise TlogError(f"stored frontier at {first} is incomplete: {exc}") from exc
-    return bytes(previous[0]), MerkleFrontier(first, [stored[r] for r in ranges])
+    chain, previous_leaf_hash = previous[0]
+    return RangeStart(
+        first,
+        bytes(chain),
+        bytes(previous_leaf_hash),
+        MerkleFrontier(first, [stored[r] for r in ranges]),
+    )
 
 
 # --- one range ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _RangeResult:
-    damage: Damage | None
-    checked: int
-    replayed_to: int
-
-
-def _verify_range(start: int, end: int, checks: list[SignedSize]) -> _RangeResult:
-    """Replay entries [start, end) and check the signed sizes that fall inside the range."""
-    chain, frontier = _start_state(start)
-    replay = LogReplayer(
-        chain_genesis(settings.AUDIT_LOG_ORIGIN), start=start, chain=chain, frontier=frontier
+def _verify_range(start: RangeStart, end: int, signed: list[SignedRoot]) -> RangeFindings:
+    """Replay entries [start.seq, end) with audit.tlog.replay, which names the first damage."""
+    # One entry more than the range: see replay_range.
+    return replay_range(
+        _rows(start.seq, end + 1),
+        genesis=chain_genesis(settings.AUDIT_LOG_ORIGIN),
+        start=start,
+        end=end,
+        signed=signed,
     )
-    checks = [c for c in checks if start < c[0] <= end]
-    check_at = 0
-    checked = 0
-    last_good = start
-
-    def feed(
-        entry: Row, stored: dict[tuple[int, int], bytes], next_leaf_hash: bytes | None
-    ) -> None:
-        nonlocal check_at, last_good, checked
-        seq, _, leaf, lh, ch, _, _ = entry
-        replay.entry(seq, leaf.encode("utf-8"), lh, ch, next_leaf_hash)
-        for level, index, computed in replay.subtrees_completed():
-            replay.compare_subtree(level, index, computed, stored.get((level, index)))
-        while check_at < len(checks) and checks[check_at][0] == seq + 1:
-            size, root, label = checks[check_at]
-            if replay.check_root(size, root, previous_good=last_good, label=label):
-                last_good = size
-            checked += 1
-            check_at += 1
-
-    # An entry is fed once the next one is read: its subtrees have arrived by then, and the
-    # next leaf hash lets the replayer recognise two swapped rows.
-    pending: Row | None = None
-    pending_subtrees: dict[tuple[int, int], bytes] = {}
-    for row in _rows(start, end):
-        if row[1] == 1:
-            if pending is not None and row[0] == pending[0]:
-                pending_subtrees[(row[5], row[6])] = row[3]
-            continue
-        if pending is not None:
-            feed(pending, pending_subtrees, row[3])
-        pending, pending_subtrees = row, {}
-    if pending is not None:
-        feed(pending, pending_subtrees, None)
-    if replay.expected_seq < end and replay.damage is None:
-        replay.damage = Damage(
-            replay.expected_seq,
-            "missing",
-            f"entries {replay.expected_seq}..{end - 1} are absent (deleted rows)",
-        )
-    return _RangeResult(replay.damage, checked, replay.expected_seq)
 
 
 # --- the fast path (PostgreSQL) -------------------------------------------------------------------
 #
 # The replayer above explains damage precisely but spends ~25 us an entry. A log is almost
 # always intact, so a range is first checked by the loop below, which does the same checks
-# (no gap, leaf bytes -> recorded leaf hash, chain, every stored subtree, every signed root)
-# in a few microseconds an entry, reading rows in binary through server-side cursors.
-# Only when it finds anything wrong is the range replayed by _verify_range to name the first
-# damaged entry and the kind of damage.
+# (no gap, leaf bytes -> recorded leaf hash, chain, every stored subtree) in a few
+# microseconds an entry, reading rows in binary through server-side cursors, and compares
+# every signed root in the range with the recomputed one, as the replayer does. Only when a
+# row is wrong is the range replayed by _verify_range to name the first damaged entry and the
+# kind of damage; a root that differs while every row agrees is for first_damage to weigh.
 
 _FAST_ENTRIES = (
     "SELECT seq, intake_id, leaf_hash, chain_hash FROM audit_ledgerentry "
@@ -209,18 +183,24 @@ _FAST_SUBTREES = (
 _FETCH = 20_000
 
 
-def _fast_range_ok(start: int, end: int, checks: list[SignedSize]) -> tuple[bool, int]:
-    """True when entries [start, end) pass every check; also the number of roots checked."""
-    chain, frontier = _start_state(start)
+def _fast_range_ok(
+    start: int, end: int, signed: list[SignedRoot], state: RangeStart
+) -> tuple[bool, list[RootCheck]]:
+    """Whether every row of entries [start, end) agrees with the recomputed chain and tree,
+    and the signed roots inside the range compared with the recomputed ones (up to the first
+    row that disagrees)."""
     sha256 = hashlib.sha256
-    chain_value = chain if chain is not None else chain_genesis(settings.AUDIT_LOG_ORIGIN)
+    chain_value = (
+        state.chain if state.chain is not None else chain_genesis(settings.AUDIT_LOG_ORIGIN)
+    )
     # The frontier as a stack of hashes: appending leaf n merges one node per trailing 1-bit
     # of n, so the levels need not be stored.
-    stack = list(frontier.hashes)
-    roots = sorted((size, root) for size, root, _ in checks if start < size <= end)
-    roots.append((end + 1, b""))  # sentinel: never reached
-    next_size, next_root = roots[0]
+    stack = list(state.frontier.hashes)
+    roots = sorted((s for s in signed if start < s.size <= end), key=lambda s: s.size)
+    roots.append(SignedRoot(end + 1, b"", ""))  # sentinel: never reached
+    next_size = roots[0].size
     root_at = 0
+    root_checks: list[RootCheck] = []
     raw = connection.connection
     with connection.cursor() as cursor:
         # JIT compiling these plain scans costs more than it saves.
@@ -238,16 +218,16 @@ def _fast_range_ok(start: int, end: int, checks: list[SignedSize]) -> tuple[bool
         while batch := entries.fetchmany(_FETCH):
             leaves = intake.fetchmany(len(batch))
             if len(leaves) != len(batch):
-                return False, 0
+                return False, root_checks
             for (seq, intake_id, lh, ch), (leaf_id, leaf) in zip(batch, leaves, strict=True):
                 if seq != expected or intake_id != leaf_id:
-                    return False, 0
+                    return False, root_checks
                 h = sha256(b"\x00" + leaf).digest()
                 if h != lh:
-                    return False, 0
+                    return False, root_checks
                 chain_value = sha256(chain_value + h).digest()
                 if chain_value != ch:
-                    return False, 0
+                    return False, root_checks
                 n = seq
                 level = 0
                 while n & 1:
@@ -258,10 +238,10 @@ def _fast_range_ok(start: int, end: int, checks: list[SignedSize]) -> tuple[bool
                         upper = subtrees.fetchmany(_FETCH)
                         upper_at = 0
                         if not upper:
-                            return False, 0
+                            return False, root_checks
                     row = upper[upper_at]
                     if row[2] != h or row[0] != seq or row[1] != level:
-                        return False, 0
+                        return False, root_checks
                     upper_at += 1
                 stack.append(h)
                 expected = seq + 1
@@ -269,31 +249,49 @@ def _fast_range_ok(start: int, end: int, checks: list[SignedSize]) -> tuple[bool
                     computed = stack[-1]
                     for left in reversed(stack[:-1]):
                         computed = sha256(b"\x01" + left + computed).digest()
-                    if computed != next_root:
-                        return False, 0
-                    root_at += 1
-                    next_size, next_root = roots[root_at]
-        return expected == end, root_at
+                    # Several signed roots may name one size (a saved checkpoint, a fork).
+                    while roots[root_at].size == expected:
+                        root_checks.append(
+                            RootCheck(roots[root_at], computed == roots[root_at].root)
+                        )
+                        root_at += 1
+                    next_size = roots[root_at].size
+        return expected == end, root_checks
     finally:
         entries.close()
         intake.close()
         subtrees.close()
 
 
-def _check_range(start: int, end: int, checks: list[SignedSize]) -> _RangeResult:
-    """Fast path first on PostgreSQL; the replayer explains any failure."""
+def _check_range(
+    start: int, end: int, signed: list[SignedRoot], *, trusted_start: bool
+) -> RangeFindings:
+    """Fast path first on PostgreSQL; the replayer explains any row that disagrees.
+
+    trusted_start is true for the range where verification starts: there, stored state that
+    cannot be read is the caller's mistake (TlogError). Elsewhere it is damage, which the
+    range before this one finds and names at an earlier entry.
+    """
+    try:
+        state = _start_state(start)
+    except TlogError as exc:
+        if trusted_start:
+            raise
+        return RangeFindings(Damage(start, "missing", f"cannot start a range here: {exc}"), [])
     if connection.vendor == "postgresql":
-        ok, checked = _fast_range_ok(start, end, checks)
+        ok, root_checks = _fast_range_ok(start, end, signed, state)
         if ok:
-            return _RangeResult(None, checked, end)
-    return _verify_range(start, end, checks)
+            return RangeFindings(None, root_checks)
+    return _verify_range(state, end, signed)
 
 
-def _verify_range_in_child(start: int, end: int, checks: list[SignedSize]) -> _RangeResult:
+def _verify_range_in_child(
+    start: int, end: int, signed: list[SignedRoot], trusted_start: bool
+) -> RangeFindings:
     connections.close_all()  # a forked child must never use the parent's connection
     try:
         with transaction.atomic():
-            return _check_range(start, end, checks)
+            return _check_range(start, end, signed, trusted_start=trusted_start)
     finally:
         connections.close_all()
 
@@ -306,22 +304,24 @@ def verify_log(
 ) -> VerificationReport:
     """Recompute the log from first_seq and check it against every signed checkpoint.
 
-    Returns a report whose `damage` names the first bad sequence number and the kind of damage
-    (see audit.tlog.replay). Raises TlogError when a checkpoint's signature does not verify.
-    With jobs > 1 (PostgreSQL), ranges of the log are verified by parallel processes.
+    Returns a report whose `damage` names the first bad sequence number and the kind of damage,
+    or a fork of the log key's signatures (see audit.tlog.replay.first_damage); a serial run
+    and one with any number of jobs name the same. Raises TlogError when a checkpoint's
+    signature does not verify. With jobs > 1 (PostgreSQL), ranges of the log are verified by
+    parallel processes.
     """
-    signed: list[SignedSize] = []
+    signed: list[SignedRoot] = []
     for size, root, note in Checkpoint.objects.order_by("size").values_list(
         "size", "root_hash", "note"
     ):
         body = _signed_checkpoint(note, f"checkpoint {size}")
         if body.size != size or body.root_hash != bytes(root):
             raise TlogError(f"checkpoint {size}: columns disagree with its signed note")
-        signed.append((size, body.root_hash, f"signed checkpoint {size}"))
+        signed.append(SignedRoot(size, body.root_hash, f"signed checkpoint {size}"))
     if saved_checkpoint is not None:
         body = _signed_checkpoint(saved_checkpoint, "saved checkpoint")
-        signed.append((body.size, body.root_hash, f"saved checkpoint {body.size}"))
-        signed.sort(key=lambda s: s[0])
+        signed.append(SignedRoot(body.size, body.root_hash, f"saved checkpoint {body.size}"))
+        signed.sort(key=lambda s: s.size)  # stable: a stored checkpoint before a saved one
     last = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
     size = 0 if last is None else last + 1
     report = VerificationReport(first_seq=first_seq, size=max(size, first_seq))
@@ -335,23 +335,14 @@ def verify_log(
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             results = list(
                 pool.map(
-                    _verify_range_in_child, *zip(*[(a, b, signed) for a, b in bounds], strict=True)
+                    _verify_range_in_child,
+                    *zip(*[(a, b, signed, a == first_seq) for a, b in bounds], strict=True),
                 )
             )
     else:
         with transaction.atomic():
-            results = [_check_range(first_seq, size, signed)]
+            results = [_check_range(first_seq, size, signed, trusted_start=True)]
 
-    damages = [r.damage for r in results if r.damage is not None]
-    report.damage = min(damages, key=lambda d: d.seq) if damages else None
-    report.checkpoints_checked = sum(r.checked for r in results)
-    if report.damage is None:
-        for signed_size, _, label in signed:
-            if signed_size > size:
-                report.damage = Damage(
-                    size,
-                    "truncated",
-                    f"{label} covers {signed_size} entries but the log has {size}",
-                )
-                break
+    report.checkpoints_checked = sum(len(r.root_checks) for r in results)
+    report.damage = first_damage(results, signed, first_seq=first_seq, log_size=size)
     return report

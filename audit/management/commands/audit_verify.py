@@ -17,7 +17,8 @@ class Command(BaseCommand):
     help = (
         "Verify the audit log: recompute the hash chain and the Merkle tree from every entry, "
         "check each stored checkpoint's signature and root, and optionally a checkpoint saved "
-        "earlier (catches a truncated tail). Exits 1 naming the first bad sequence number."
+        "earlier (catches a truncated tail). Exits 1 naming the first bad sequence number and "
+        "the kind of damage, or two signed roots that fork (docs/verify.md)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
