@@ -8,13 +8,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from agencies import models
 from agencies.selectors import person_get_by_my_number
-from agencies.services import person_set_my_number
+from agencies.services import operator_credential_revoke, person_set_my_number
 from audit.admin import ReadOnlyAdmin
 
 MASKED_MY_NUMBER = "●●●●-●●●●-●●●●"
@@ -236,6 +237,31 @@ class AgencySystemAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are minted by agencies.services.agency_system_create, which shows them once.
         return False
+
+
+@admin.register(models.OperatorCredential)
+class OperatorCredentialAdmin(admin.ModelAdmin):
+    """Operator credentials are issued by `manage.py operator_credential issue` (the secret is
+    shown once) and revoked here or there; both write their ledger entry."""
+
+    list_display = ["prefix", "staff", "issued_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "staff__user__username"]
+    list_select_related = ["staff__user", "staff__institution__organization"]
+    readonly_fields = ["staff", "prefix", "issued_at", "revoked_at"]
+    exclude = ["token_hash"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="失効させる (Revoke)", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[models.OperatorCredential]) -> None:
+        for credential in queryset.filter(revoked_at__isnull=True):
+            operator_credential_revoke(credential=credential)
 
 
 @admin.register(models.LinkageRequest)

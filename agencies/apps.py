@@ -1,4 +1,17 @@
+import importlib
+
 from django.apps import AppConfig
+
+# Imported at start in every process (web, worker, sequencer, commands): the event types are
+# declared to the ledger before any entry is written or read, and the per-process caches
+# connect their signals.
+_AT_START = (
+    "agencies.events",
+    "agencies.network.events",
+    "agencies.network.rules",
+    "agencies.reference",
+    "agencies.api.auth",
+)
 
 
 class AgenciesConfig(AppConfig):
@@ -7,9 +20,5 @@ class AgenciesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The network's event types are declared to the ledger before any entry is written or
-        # read, in every process (web, worker, sequencer, commands); the caches connect their
-        # signals on import.
-        from agencies import reference  # noqa: F401
-        from agencies.api import auth  # noqa: F401
-        from agencies.network import events, rules  # noqa: F401
+        for module in _AT_START:
+            importlib.import_module(module)

@@ -540,6 +540,19 @@ class Case(models.Model):
         return self.opened_at <= moment and (self.closed_at is None or moment < self.closed_at)
 
 
+# A case concerns its applicant, members of the applicant's household (世帯), and people outside
+# the household only with a stated relation: the Japanese label a clerk chooses, and the code
+# the ledger records.
+OUTSIDE_HOUSEHOLD_RELATIONS = {
+    "扶養義務者": "support_obligor",
+    "生計維持者": "breadwinner",
+    "別居の配偶者": "spouse_apart",
+    "別居の親族": "relative_apart",
+    "法定代理人": "legal_representative",
+}
+MAX_CASE_MEMBERS = 20  # the applicant included; a household of more is rare
+
+
 class CaseMember(models.Model):
     """世帯員: a person whose data a case may need (the applicant is one of them)."""
 
@@ -682,6 +695,31 @@ class AgencySystem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.institution.code})"
+
+
+class OperatorCredential(models.Model):
+    """操作者証明: an operator's own credential for the agency API, issued to one staff member
+    and revocable on its own. The calling system presents it with its system key, so the staff
+    member named in the ledger is one the network verified, not only one the system claims.
+    Stored as its SHA-256 only (256 random bits: a slow hash adds nothing)."""
+
+    staff = models.ForeignKey(
+        "StaffMember",
+        on_delete=models.PROTECT,
+        related_name="credentials",
+        verbose_name="職員 (Staff member)",
+    )
+    prefix = models.CharField("先頭 (Prefix)", max_length=12, unique=True)
+    token_hash = models.CharField("ハッシュ (Hash)", max_length=64, unique=True, editable=False)
+    issued_at = models.DateTimeField("発行日時 (Issued at)", default=timezone.now)
+    revoked_at = models.DateTimeField("失効日時 (Revoked at)", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "操作者証明 (Operator credential)"
+        verbose_name_plural = "操作者証明 (Operator credentials)"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.staff})"
 
 
 class LinkageStatus(models.TextChoices):

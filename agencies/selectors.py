@@ -22,6 +22,7 @@ from agencies.models import (
     StaffMember,
 )
 from agencies.mynumber_crypto import blind_index
+from agencies.tokens import secret_hash
 from core.db import fetch_one
 
 
@@ -111,15 +112,22 @@ def requests_of_staff(*, staff: StaffMember, limit: int = 100) -> list[LinkageRe
     return list(_requests().filter(staff=staff).order_by("-requested_at")[:limit])
 
 
+def _asked_of(institution_id: int) -> Q:
+    """Network requests that reached institution as provider: the network let them through
+    (a refused request never reached the provider's intermediate server)."""
+    return Q(provider_id=institution_id, kind="network") & ~Q(status=LinkageStatus.REFUSED)
+
+
 def request_for_staff(*, staff: StaffMember, request_id: uuid.UUID) -> LinkageRequest | None:
     """A request the staff member may read: one sent from their own department, or one held
-    or answered by their institution as provider. None otherwise."""
+    or answered by their institution as provider (never one the network refused). None
+    otherwise."""
     return (
         _requests()
         .filter(request_id=request_id)
         .filter(
             Q(requester_id=staff.institution_id, staff__department_id=staff.department_id)
-            | Q(provider_id=staff.institution_id, kind="network")
+            | _asked_of(staff.institution_id)
         )
         .first()
     )
@@ -134,28 +142,33 @@ def held_requests_for(*, staff: StaffMember) -> QuerySet[LinkageRequest]:
     )
 
 
-_STAFF_BY_NAME = """
-    SELECT s2.id FROM agencies_staffmember s2 JOIN {users} u ON u.id = s2.user_id
-    WHERE u.username = %(username)s AND s2.institution_id = %(requester)s AND u.is_active = %(yes)s
+_STAFF_BY_CREDENTIAL = """
+    SELECT oc.staff_id FROM agencies_operatorcredential oc
+    JOIN agencies_staffmember s2 ON s2.id = oc.staff_id JOIN {users} u ON u.id = s2.user_id
+    WHERE oc.token_hash = %(credential)s AND oc.revoked_at IS NULL
+      AND s2.institution_id = %(requester)s AND u.is_active = %(yes)s
 """
 
 
 @cache
-def staff_by_name_sql() -> str:
-    """The one definition of an operator named by an agency system: SQL selecting the id of
-    the active staff member whose username is %(username)s in institution %(requester)s
-    (%(yes)s is True). The network's facts statement embeds it; staff_by_username runs it."""
-    return _STAFF_BY_NAME.format(users=get_user_model()._meta.db_table)
+def staff_by_credential_sql() -> str:
+    """The one definition of the operator an agency system presents: SQL selecting the id of
+    the active staff member of institution %(requester)s holding the unrevoked operator
+    credential whose SHA-256 is %(credential)s (%(yes)s is True). The network's facts
+    statement embeds it; staff_by_credential runs it."""
+    return _STAFF_BY_CREDENTIAL.format(users=get_user_model()._meta.db_table)
 
 
-def staff_by_username(*, institution: Institution, username: str) -> StaffMember | None:
-    """The active staff member with this username in the institution, or None."""
+def staff_by_credential(*, institution: Institution, credential: str) -> StaffMember | None:
+    """The active staff member of the institution whose unrevoked operator credential this
+    is, or None (unknown, revoked, another institution's, or an inactive user)."""
     found = fetch_one(
-        staff_by_name_sql(), {"username": username, "requester": institution.pk, "yes": True}
+        staff_by_credential_sql(),
+        {"credential": secret_hash(credential), "requester": institution.pk, "yes": True},
     )
     if found is None:
         return None
-    staff = StaffMember.objects.select_related("department").get(pk=found[0])
+    staff = StaffMember.objects.select_related("department", "user").get(pk=found[0])
     staff.institution = institution
     return staff
 
@@ -171,11 +184,12 @@ def request_for_institution(
     *, institution: Institution, request_id: uuid.UUID
 ) -> LinkageRequest | None:
     """A request that institution sent or was asked, or None (another institution's request
-    is not found, so its existence does not leak)."""
+    is not found, so its existence does not leak; a provider is not told of a request the
+    network refused, which never reached its intermediate server)."""
     return (
         _outcomes()
         .filter(request_id=request_id)
-        .filter(Q(requester=institution) | Q(provider=institution))
+        .filter(Q(requester=institution) | _asked_of(institution.pk))
         .first()
     )
 
@@ -190,8 +204,8 @@ def held_requests_of_provider(*, institution: Institution, limit: int) -> list[L
 
 
 def request_asked_of(*, institution: Institution, request_id: uuid.UUID) -> LinkageRequest | None:
-    """A request institution was asked as provider, or None."""
-    return LinkageRequest.objects.filter(request_id=request_id, provider=institution).first()
+    """A request institution was asked as provider (one the network let through), or None."""
+    return LinkageRequest.objects.filter(_asked_of(institution.pk), request_id=request_id).first()
 
 
 def case_of_institution(*, institution: Institution, case_id: int) -> Case | None:

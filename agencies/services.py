@@ -13,13 +13,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.codes import normalize_my_number
+from agencies.events import (
+    CREDENTIAL_ISSUED,
+    CREDENTIAL_REVOKED,
+    record_case_closed,
+    record_case_opened,
+    record_credential,
+    record_person_lookup,
+)
 from agencies.models import (
+    MAX_CASE_MEMBERS,
+    OUTSIDE_HOUSEHOLD_RELATIONS,
     Affair,
     AgencySystem,
     Case,
     CaseMember,
     Institution,
     InstitutionToken,
+    OperatorCredential,
     Person,
     StaffMember,
 )
@@ -29,7 +40,8 @@ from agencies.mynumber_crypto import (
     decrypt_my_number,
     encrypt_my_number,
 )
-from agencies.tokens import derive_institution_token, new_api_key
+from agencies.selectors import household_of
+from agencies.tokens import derive_institution_token, new_api_key, new_operator_credential
 
 
 class DuplicateMyNumberError(Exception):
@@ -138,7 +150,55 @@ def persons_bulk_create(persons: Iterable[Person], *, batch_size: int = 2000) ->
 
 
 class CaseError(Exception):
-    """A case cannot be opened or closed as asked (the message says why, in both languages)."""
+    """A case cannot be opened, looked into or closed as asked (the message says why, in
+    Japanese and English, and names no person)."""
+
+
+def _require_assigned(staff: StaffMember, affair: Affair) -> None:
+    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
+        raise CaseError(
+            "担当外の事務の案件は受け付けられません。 "
+            "(The staff member is not assigned to this affair.)"
+        )
+
+
+def _relation(applicant: Person, person: Person, role: str) -> str:
+    """The ledger's relation code of a case member, or CaseError when a person outside the
+    applicant's household comes without a stated relation."""
+    if person.pk == applicant.pk:
+        return "applicant"
+    stated = OUTSIDE_HOUSEHOLD_RELATIONS.get(role)
+    if stated is not None:
+        return stated
+    if applicant.household_id is not None and person.household_id == applicant.household_id:
+        return "household"
+    relations = "、".join(OUTSIDE_HOUSEHOLD_RELATIONS)
+    raise CaseError(
+        f"申請者の世帯に属さない者には続柄（{relations}）が必要です。 "
+        "(A person outside the applicant's household needs a stated relation.)"
+    )
+
+
+@transaction.atomic
+def household_lookup(
+    *, staff: StaffMember, affair: Affair, applicant: Person, now: dt.datetime | None = None
+) -> list[Person]:
+    """The applicant's household (世帯), shown to a clerk who states the affair of the case
+    about to be opened. Each person shown is recorded as looked at (person.lookup), so the
+    residents see who looked; a clerk not assigned to the affair is refused (CaseError)."""
+    _require_assigned(staff, affair)
+    household = household_of(applicant)
+    moment = now or timezone.now()
+    for person in household:
+        record_person_lookup(
+            staff=staff,
+            affair=affair,
+            person=person,
+            purpose="case_intake",
+            relation="applicant" if person.pk == applicant.pk else "household",
+            moment=moment,
+        )
+    return household
 
 
 @transaction.atomic
@@ -151,39 +211,46 @@ def case_open(
     members: list[tuple[Person, str]],
     now: dt.datetime | None = None,
 ) -> Case:
-    """Open a case (案件) in the staff member's department with its household members.
+    """Open a case (案件) in the staff member's department, with the people it concerns.
 
-    The applicant is always a member (role 本人). The staff member must be assigned to the
-    affair: a case is the legitimate reason behind later queries, so it may not be invented
-    for an affair one does not handle.
+    The applicant is always a member (role 本人). Others are members of the applicant's
+    household, or people outside it with a stated relation (OUTSIDE_HOUSEHOLD_RELATIONS);
+    at most MAX_CASE_MEMBERS in all. The staff member must be assigned to the affair: a case
+    is the legitimate reason behind later queries, so it may not be invented for an affair one
+    does not handle. The opening and each member are ledger entries (case.opened,
+    case.member), written in the same transaction.
     """
-    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
-        raise CaseError(
-            "担当外の事務の案件は受け付けられません。 "
-            "(The staff member is not assigned to this affair.)"
-        )
+    _require_assigned(staff, affair)
     if Case.objects.filter(department=staff.department, reference=reference).exists():
         raise CaseError("この受付番号は既に使われています。 (This reference is already used.)")
+    roles: dict[int, tuple[Person, str]] = {applicant.pk: (applicant, "本人")}
+    for person, role in members:
+        roles.setdefault(person.pk, (person, role or "世帯員"))
+    if len(roles) > MAX_CASE_MEMBERS:
+        raise CaseError(
+            f"一つの案件の対象者は{MAX_CASE_MEMBERS}人までです。 "
+            f"(A case concerns at most {MAX_CASE_MEMBERS} people.)"
+        )
+    relations = [(person, _relation(applicant, person, role)) for person, role in roles.values()]
+    moment = now or timezone.now()
     case = Case.objects.create(
         affair=affair,
         department=staff.department,
         reference=reference,
         applicant=applicant,
         opened_by=staff,
-        opened_at=now or timezone.now(),
+        opened_at=moment,
     )
-    roles = {applicant.pk: "本人"}
-    for person, role in members:
-        roles.setdefault(person.pk, role or "世帯員")
     CaseMember.objects.bulk_create(
-        CaseMember(case=case, person_id=pk, role=role) for pk, role in roles.items()
+        CaseMember(case=case, person=person, role=role) for person, role in roles.values()
     )
+    record_case_opened(case=case, staff=staff, members=relations, moment=moment)
     return case
 
 
 @transaction.atomic
 def case_close(*, staff: StaffMember, case: Case, now: dt.datetime | None = None) -> Case:
-    """Close a case of the staff member's own department (once)."""
+    """Close a case of the staff member's own department (once); recorded (case.closed)."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.department_id != staff.department_id:
         raise CaseError("他の課の案件は完結できません。 (The case belongs to another department.)")
@@ -191,4 +258,33 @@ def case_close(*, staff: StaffMember, case: Case, now: dt.datetime | None = None
         raise CaseError("この案件は完結済みです。 (The case is already closed.)")
     case.closed_at = now or timezone.now()
     case.save(update_fields=["closed_at"])
+    record_case_closed(case=case, staff=staff, moment=case.closed_at)
     return case
+
+
+@transaction.atomic
+def operator_credential_issue(*, staff: StaffMember) -> tuple[OperatorCredential, str]:
+    """Issue an operator credential to a staff member; returns it and the secret, shown once
+    (only its SHA-256 is stored). Recorded (credential.issued)."""
+    secret, prefix, token_hash = new_operator_credential()
+    credential = OperatorCredential.objects.create(
+        staff=staff, prefix=prefix, token_hash=token_hash
+    )
+    record_credential(event_type=CREDENTIAL_ISSUED, staff=staff, prefix=prefix)
+    return credential, secret
+
+
+@transaction.atomic
+def operator_credential_revoke(
+    *, credential: OperatorCredential, now: dt.datetime | None = None
+) -> OperatorCredential:
+    """Revoke an operator credential (once); from then on the network refuses it.
+    Recorded (credential.revoked)."""
+    credential = OperatorCredential.objects.select_for_update().get(pk=credential.pk)
+    if credential.revoked_at is None:
+        credential.revoked_at = now or timezone.now()
+        credential.save(update_fields=["revoked_at"])
+        record_credential(
+            event_type=CREDENTIAL_REVOKED, staff=credential.staff, prefix=credential.prefix
+        )
+    return credential

@@ -18,6 +18,7 @@ from core.keys import decode_key
 
 TOKEN_LENGTH = 26
 API_KEY_PREFIX = "yk_"
+OPERATOR_CREDENTIAL_PREFIX = "yo_"
 
 
 def derive_institution_token(*, institution_code: str, person_public_id: str) -> str:
@@ -30,13 +31,24 @@ def derive_institution_token(*, institution_code: str, person_public_id: str) ->
     return base64.b32encode(digest).decode("ascii")[:TOKEN_LENGTH]
 
 
+def _new_secret(prefix: str) -> tuple[str, str, str]:
+    body = secrets.token_urlsafe(32)
+    secret = prefix + body
+    return secret, body[:8], secret_hash(secret)
+
+
 def new_api_key() -> tuple[str, str, str]:
     """A fresh agency API key: (key shown once, its 8-character prefix, its SHA-256 hex)."""
-    body = secrets.token_urlsafe(32)
-    key = API_KEY_PREFIX + body
-    return key, body[:8], api_key_hash(key)
+    return _new_secret(API_KEY_PREFIX)
 
 
-def api_key_hash(key: str) -> str:
-    """SHA-256 hex of an API key, as stored in AgencySystem.key_hash."""
-    return hashlib.sha256(key.encode()).hexdigest()
+def new_operator_credential() -> tuple[str, str, str]:
+    """A fresh operator credential: (credential shown once, its 8-character prefix, its
+    SHA-256 hex)."""
+    return _new_secret(OPERATOR_CREDENTIAL_PREFIX)
+
+
+def secret_hash(secret: str) -> str:
+    """SHA-256 hex of an API key or an operator credential, as stored (both are 256 random
+    bits, so a slow hash would add nothing)."""
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -40,8 +40,9 @@ _MY_NUMBER_CANDIDATE = re.compile(
     rf"(?<![0-9０-９])({_DIGIT}{{4}}){_GROUP_SEPARATOR}({_DIGIT}{{4}}){_GROUP_SEPARATOR}"
     rf"({_DIGIT}{{4}})(?![0-9０-９])"
 )
-# Agency API keys (agencies/tokens.py) and bearer credentials, wherever they are quoted.
-_API_KEY = re.compile(r"\byk_[A-Za-z0-9_\-]{16,}|(?i:\bbearer\s+)[A-Za-z0-9._~+/=\-]{16,}")
+# Agency API keys and operator credentials (agencies/tokens.py) and bearer credentials,
+# wherever they are quoted.
+_API_KEY = re.compile(r"\by[ko]_[A-Za-z0-9_\-]{16,}|(?i:\bbearer\s+)[A-Za-z0-9._~+/=\-]{16,}")
 
 
 def _is_my_number(match: re.Match[str]) -> bool:
@@ -96,7 +97,8 @@ class MaskingExceptionReporterFilter(SafeExceptionReporterFilter):
     # Django's list, plus the card's PIN (as a word: not "mapping"), My Number and the session
     # and CSRF values, which are credentials too.
     hidden_settings = re.compile(
-        "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|COOKIE|CSRF|SESSION|(?:^|_|-)PIN|MY_?NUMBER",
+        "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|COOKIE|CSRF|SESSION|CREDENTIAL|(?:^|_|-)PIN"
+        "|MY_?NUMBER",
         flags=re.IGNORECASE,
     )
 

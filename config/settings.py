@@ -107,6 +107,17 @@ TEMPLATES = [
     },
 ]
 
+# --- Cache: per process unless CACHE_URL names a shared one (redis://...) -----------------------
+# The agency API's rate limits count in it: shared across processes, they are exact; per
+# process (the embedded default), each process counts on its own.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A cache that does not answer must cost a request half a second at most (the callers
+    # fail open), never a hung worker.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    )
+
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'yaritori.sqlite3'}"),
@@ -274,8 +285,14 @@ DEFAULT_EXCEPTION_REPORTER = "config.security.MaskingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.security.MaskingExceptionReporterFilter"
 
 # --- REST framework -----------------------------------------------------------------------------
+# Requests per agency system (key): N/s, N/m or N/h. A business system's batch runs at a few
+# per second; the limit stops one leaked key from flooding the network.
+AGENCY_API_RATE = env.str("AGENCY_API_RATE", default="6000/m")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Size and nesting checked before parsing (agencies/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["agencies.api.parsers.BoundedJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,

@@ -82,14 +82,23 @@ def demo_logins() -> list[tuple[str, str]]:
     return logins
 
 
-def write_api_keys(path: Path, keys: Sequence[tuple[str, str, str]]) -> None:
-    """Write agency API keys (shown once) to path, readable by the owner only."""
+def write_api_keys(
+    path: Path,
+    keys: Sequence[tuple[str, str, str]],
+    operators: Sequence[tuple[str, str, str]] = (),
+) -> None:
+    """Write agency API keys and operator credentials (shown once) to path, readable by the
+    owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
         "# Yaritori demo agency API keys. Shown once; only their SHA-256 is in the database.",
-        "# institution_code<TAB>system name<TAB>key",
+        "# A request presents the system's key (Authorization: Bearer yk_...) and the operating",
+        "# staff member's own credential (X-Operator-Credential: yo_...).",
+        "# system<TAB>institution_code<TAB>system name<TAB>key",
     ]
-    lines += [f"{code}\t{name}\t{key}" for code, name, key in keys]
+    lines += [f"system\t{code}\t{name}\t{key}" for code, name, key in keys]
+    lines.append("# operator<TAB>institution_code<TAB>username<TAB>credential")
+    lines += [f"operator\t{code}\t{user}\t{secret}" for code, user, secret in operators]
     tmp = path.with_suffix(".tmp")
     tmp.touch(mode=0o600)
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")

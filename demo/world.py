@@ -59,7 +59,12 @@ from agencies.models import (
     StaffRole,
 )
 from agencies.permitted_table import affairs_load, permitted_table_load, rules_load
-from agencies.services import agency_system_create, persons_bulk_create, seal_my_number_fields
+from agencies.services import (
+    agency_system_create,
+    operator_credential_issue,
+    persons_bulk_create,
+    seal_my_number_fields,
+)
 from agencies.tokens import derive_institution_token
 from audit.selectors import AUDITORS_GROUP
 from core.calendar import last_working_day, office_minutes, office_moment
@@ -103,6 +108,8 @@ class DemoWorld:
     counts: dict[str, int]
     logins: list[tuple[str, str]]
     api_keys: list[tuple[str, str, str]] = field(repr=False)  # (institution code, name, key)
+    # (institution code, username, credential): operators' own credentials for the API
+    operator_credentials: list[tuple[str, str, str]] = field(repr=False, default_factory=list)
 
 
 # --- data file ---------------------------------------------------------------------------------
@@ -213,6 +220,7 @@ class Loader:
         self.residents: list[Resident] = []
         self.households: list[SyntheticHousehold] = []
         self.api_keys: list[tuple[str, str, str]] = []
+        self.operator_credentials: list[tuple[str, str, str]] = []
         self.staff_by_dept: dict[tuple[str, str], list[StaffMember]] = defaultdict(list)
 
     # -- reference data --
@@ -873,6 +881,18 @@ class Loader:
             name = f"{inst.organization.name} {labels.get(inst.kind, '業務システム')}"
             _system, key = agency_system_create(institution=inst, name=name)
             self.api_keys.append((code, name, key))
+            # The system's operators present their own credentials: one for a clerk who
+            # sends queries and one for a provider operator who answers held ones.
+            for role in (StaffRole.CLERK, StaffRole.PROVIDER_OPERATOR):
+                staff = (
+                    StaffMember.objects.filter(institution=inst, role=role)
+                    .select_related("user", "institution")
+                    .order_by("user__username")
+                    .first()
+                )
+                if staff is not None:
+                    _credential, secret = operator_credential_issue(staff=staff)
+                    self.operator_credentials.append((code, staff.user.username, secret))
 
 
 def _applicants(
@@ -1023,4 +1043,5 @@ def demo_world_load(
         counts=_counts(),
         logins=demo_logins(),
         api_keys=loader.api_keys,
+        operator_credentials=loader.operator_credentials,
     )

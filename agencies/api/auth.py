@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from agencies.models import AgencySystem
-from agencies.tokens import api_key_hash
+from agencies.tokens import secret_hash
 from core.cache import ProcessCache
 
 API_KEY_TTL = 10.0  # seconds another process may go on accepting a key deactivated elsewhere
@@ -43,7 +43,7 @@ def agency_system_for_key(key: str) -> AgencySystem | None:
     A deactivation in this process takes effect at once; in another process, within
     API_KEY_TTL seconds.
     """
-    return _systems.get(api_key_hash(key))
+    return _systems.get(secret_hash(key))
 
 
 class AgencySystemPrincipal:

@@ -9,8 +9,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agencies import reference
-from agencies.api.fast_drf import FlatInputSerializer, PlannedOutputSerializer
-from agencies.models import Case, Institution, LinkageRequest, LinkageStatus
+from agencies.api.fast_drf import PlannedOutputSerializer
+from agencies.models import (
+    OUTSIDE_HOUSEHOLD_RELATIONS,
+    Case,
+    Institution,
+    LinkageRequest,
+    LinkageStatus,
+)
 from agencies.network.outcomes import LinkageOutcome, nondisclosure_visible_to
 
 
@@ -92,13 +98,14 @@ def outcome_document(request: LinkageRequest, institution: Institution) -> dict[
     return OutcomeSerializer(request, context={"institution": institution}).data
 
 
-class DecideInput(FlatInputSerializer):
-    staff = serializers.CharField(max_length=150)
-
-
 class MemberInput(serializers.Serializer[dict[str, str]]):
     addressee_number = serializers.RegexField(r"^[0-9]{1,15}$")
-    role = serializers.CharField(max_length=20, default="世帯員")
+    role = serializers.CharField(
+        max_length=20,
+        default="世帯員",
+        help_text="続柄: for a member of the applicant's household any (default 世帯員); for "
+        "anyone else one of " + "、".join(OUTSIDE_HOUSEHOLD_RELATIONS),
+    )
 
 
 class CaseOutput(serializers.Serializer[Case]):

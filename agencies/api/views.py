@@ -12,10 +12,9 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,17 +22,25 @@ from rest_framework.views import APIView
 
 from agencies.api.auth import AgencyKeyAuthentication, IsAgencySystem
 from agencies.api.fast_drf import FlatInputSerializer, JSONOnlyNegotiation
+from agencies.api.parsers import BoundedJSONParser
 from agencies.api.serializers import (
     CaseOutput,
-    DecideInput,
     MemberInput,
     OutcomeSerializer,
     code_field,
     outcome_document,
 )
-from agencies.models import Affair, InformationItem, Institution, Person, StaffMember
-from agencies.network.facts import OperatorName
-from agencies.network.reasons import STAFF_NOT_FOUND, NotAllowed, OperatorNotFound
+from agencies.api.throttling import AgencySystemRateThrottle
+from agencies.models import (
+    MAX_CASE_MEMBERS,
+    Affair,
+    InformationItem,
+    Institution,
+    Person,
+    StaffMember,
+)
+from agencies.network.facts import PresentedOperator
+from agencies.network.reasons import OPERATOR_NOT_ACCEPTED, NotAllowed, OperatorNotFound
 from agencies.network.services import held_request_decide, linkage_request_send
 from agencies.selectors import (
     case_of_institution,
@@ -41,9 +48,18 @@ from agencies.selectors import (
     person_by_addressee_number,
     request_asked_of,
     request_for_institution,
-    staff_by_username,
+    staff_by_credential,
 )
 from agencies.services import CaseError, case_close, case_open
+
+OPERATOR_PARAMETER = OpenApiParameter(
+    "X-Operator-Credential",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="the operating staff member's own credential (yo_...), issued to them and "
+    "revocable on its own; the network checks it within the calling system's institution",
+)
 
 
 class AgencyView(APIView):
@@ -52,18 +68,37 @@ class AgencyView(APIView):
 
     authentication_classes = [AgencyKeyAuthentication]
     permission_classes = [IsAgencySystem]
-    parser_classes = [JSONParser]
+    throttle_classes = [AgencySystemRateThrottle]
+    parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
 
     def institution(self, request: Request) -> Institution:
         return request.user.institution  # type: ignore[union-attr]
 
-    def staff(self, request: Request, username: str) -> StaffMember:
-        """The named staff member, only within the caller's institution."""
-        staff = staff_by_username(institution=self.institution(request), username=username)
+    def operator_credential(self, request: Request) -> str:
+        """The operator's own credential, as presented in the X-Operator-Credential header
+        (400 when it is missing or cannot be one)."""
+        credential = request.META.get("HTTP_X_OPERATOR_CREDENTIAL", "").strip()
+        if not credential:
+            raise ValidationError(
+                {
+                    "operator": "the X-Operator-Credential header is required: the credential of "
+                    "the staff member who operates this request"
+                }
+            )
+        if len(credential) > 100 or not credential.isascii():
+            raise ValidationError({"operator": "X-Operator-Credential is not a credential"})
+        return credential
+
+    def staff(self, request: Request) -> StaffMember:
+        """The staff member whose operator credential the request presents, only within the
+        caller's institution (403 for an unknown, revoked or foreign credential)."""
+        staff = staff_by_credential(
+            institution=self.institution(request), credential=self.operator_credential(request)
+        )
         if staff is None:
-            raise ValidationError({"staff": STAFF_NOT_FOUND})
+            raise PermissionDenied(OPERATOR_NOT_ACCEPTED)
         return staff
 
     def person(self, request: Request, addressee_number: str, field: str) -> Person:
@@ -78,7 +113,6 @@ class AgencyView(APIView):
 class SendRequestView(AgencyView):
     class SendRequestInput(FlatInputSerializer):
         request_id = serializers.UUIDField()
-        staff = serializers.CharField(max_length=150, help_text="the operator's username")
         affair = code_field(Affair, prefix="JT affair")
         item = code_field(InformationItem, prefix="TM item")
         provider = code_field(Institution, prefix="16-digit provider institution")
@@ -98,6 +132,7 @@ class SendRequestView(AgencyView):
 
     @extend_schema(
         request=SendRequestInput,
+        parameters=[OPERATOR_PARAMETER],
         responses={200: OutcomeSerializer, 201: OutcomeSerializer, 409: OutcomeSerializer},
         tags=["agency"],
         summary="Send a 情報照会",
@@ -109,9 +144,11 @@ class SendRequestView(AgencyView):
         institution = self.institution(request)
         try:
             outcome = linkage_request_send(
-                # Looked up by the service, within this institution, in the statement that
+                # Checked by the service, within this institution, in the statement that
                 # reads everything else the network decides on.
-                staff=OperatorName(institution, v["staff"], v.get("case") or None),
+                staff=PresentedOperator(
+                    institution, self.operator_credential(request), v.get("case") or None
+                ),
                 request_id=v["request_id"],
                 affair=v["affair"],
                 item=v["item"],
@@ -121,6 +158,8 @@ class SendRequestView(AgencyView):
                 terminal=v.get("terminal", ""),
             )
         except OperatorNotFound as exc:
+            if exc.field == "operator":
+                raise PermissionDenied(str(exc)) from None
             raise ValidationError({exc.field: str(exc)}) from None
         except DjangoValidationError as exc:
             # A malformed My Number is a client error; its message never repeats the number.
@@ -160,12 +199,15 @@ class HeldListView(AgencyView):
 class HeldDecisionView(AgencyView):
     release: bool = True
 
-    @extend_schema(request=DecideInput, responses={200: OutcomeSerializer}, tags=["agency"])
+    @extend_schema(
+        request=None,
+        parameters=[OPERATOR_PARAMETER],
+        responses={200: OutcomeSerializer},
+        tags=["agency"],
+    )
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
-        data = DecideInput(data=request.data)
-        data.is_valid(raise_exception=True)
         institution = self.institution(request)
-        staff = self.staff(request, data.validated_data["staff"])
+        staff = self.staff(request)
         held = request_asked_of(institution=institution, request_id=request_id)
         if held is None:
             raise NotFound("no such held request for this institution")
@@ -178,14 +220,21 @@ class HeldDecisionView(AgencyView):
 
 class CaseOpenView(AgencyView):
     class CaseOpenInput(serializers.Serializer[dict[str, Any]]):
-        staff = serializers.CharField(max_length=150)
         affair = code_field(Affair, prefix="JT affair")
         reference = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
         applicant_addressee_number = serializers.RegexField(r"^[0-9]{1,15}$")
-        members = MemberInput(many=True, required=False)
+        members = MemberInput(  # type: ignore[call-arg]  # ListSerializer's arguments
+            many=True,
+            required=False,
+            max_length=MAX_CASE_MEMBERS - 1,
+            help_text=f"the people the case concerns besides the applicant (at most "
+            f"{MAX_CASE_MEMBERS - 1}): members of the applicant's household, or others with a "
+            f"stated relation",
+        )
 
     @extend_schema(
         request=CaseOpenInput,
+        parameters=[OPERATOR_PARAMETER],
         responses={201: CaseOutput},
         tags=["agency"],
         summary="Open a case with its household members",
@@ -194,7 +243,7 @@ class CaseOpenView(AgencyView):
         data = self.CaseOpenInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        staff = self.staff(request, v["staff"])
+        staff = self.staff(request)
         applicant = self.person(
             request, v["applicant_addressee_number"], "applicant_addressee_number"
         )
@@ -217,12 +266,14 @@ class CaseOpenView(AgencyView):
 
 class CaseCloseView(AgencyView):
     @extend_schema(
-        request=DecideInput, responses={200: CaseOutput}, tags=["agency"], summary="Close a case"
+        request=None,
+        parameters=[OPERATOR_PARAMETER],
+        responses={200: CaseOutput},
+        tags=["agency"],
+        summary="Close a case",
     )
     def post(self, request: Request, case_id: int) -> Response:
-        data = DecideInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        staff = self.staff(request, data.validated_data["staff"])
+        staff = self.staff(request)
         case = case_of_institution(institution=self.institution(request), case_id=case_id)
         if case is None:
             raise NotFound("no such case for this institution")

@@ -20,17 +20,19 @@ from django.utils import timezone
 from agencies.codes import normalize_my_number
 from agencies.models import Case, Institution, LinkageRequest, Person, ProvisionCopy, StaffMember
 from agencies.mynumber_crypto import blind_index
-from agencies.selectors import staff_by_name_sql
+from agencies.selectors import staff_by_credential_sql
+from agencies.tokens import secret_hash
 from core.db import fetch_one
 
 
 @dataclass(frozen=True)
-class OperatorName:
-    """The operator as an agency system names it: a username, looked up only within the
-    system's institution, and the 受付番号 of the case it works under (if any)."""
+class PresentedOperator:
+    """The operator as an agency system presents it: the operator's own credential (checked
+    only within the system's institution, never taken on the system's word), and the 受付番号
+    of the case it works under (if any)."""
 
     institution: Institution
-    username: str
+    credential: str
     case_reference: str | None = None
 
 
@@ -52,8 +54,8 @@ class GateFacts:
     subject_known: bool
     token_held: bool
     copy: ProvisionCopy | None
-    staff: StaffMember | None = None  # found by OperatorName: active, in that institution
-    case: Case | None = None  # found by OperatorName's 受付番号, in that institution
+    staff: StaffMember | None = None  # found by PresentedOperator: active, that institution's
+    case: Case | None = None  # found by PresentedOperator's 受付番号, in that institution
 
 
 _SUBJECT_BY_ADDRESSEE = (
@@ -63,12 +65,16 @@ _SUBJECT_BY_ADDRESSEE = (
 _SUBJECT_BY_INDEX = (
     "SELECT pm.id FROM agencies_person pm WHERE pm.my_number_index = %(subject_key)s"
 )
-# Two departments may use one reference: the lowest id wins, as the agency API always had it.
-# No reference never matches: an empty string is not a case's 受付番号.
+# Two departments may use one reference: the operator's own department's case wins (the gate
+# refuses another department's), else the lowest id. No reference never matches: an empty
+# string is not a case's 受付番号. {staff} is the operator's id (SQLite lets no subquery in a
+# join condition see the tables joined before it, so the operator is found again here).
 _CASE_BY_REFERENCE = """
     SELECT c2.id FROM agencies_case c2 JOIN agencies_department d ON d.id = c2.department_id
     WHERE d.institution_id = %(requester)s AND c2.reference = %(reference)s
-    ORDER BY c2.id LIMIT 1
+    ORDER BY CASE WHEN c2.department_id = (
+        SELECT s3.department_id FROM agencies_staffmember s3 WHERE s3.id = ({staff})
+    ) THEN 0 ELSE 1 END, c2.id LIMIT 1
 """
 _FACTS_SQL = """
 SELECT
@@ -82,7 +88,7 @@ SELECT
           WHERE ka.organization_id = %(organization)s AND ka.person_id = p.id),
   c.id, c.payload, c.manual_answer, c.nondisclosure,
   s.id, s.department_id, s.role, s.audit_pseudonym,
-  k.id, k.affair_id, k.department_id, k.reference, k.closed_at
+  k.id, k.affair_id, k.department_id, k.reference, k.opened_at, k.closed_at
 FROM (SELECT 1 AS one) anchor
 LEFT JOIN agencies_staffmember s ON s.id = ({staff})
 LEFT JOIN agencies_case k ON k.id = ({case})
@@ -94,16 +100,18 @@ LEFT JOIN agencies_provisioncopy c
 _PERSON_FIELDS = ["id", "public_id", "disclosure_protected", "protected_from", "protected_until"]
 _COPY_FIELDS = ["id", "payload", "manual_answer", "nondisclosure"]
 _STAFF_FIELDS = ["id", "department_id", "role", "audit_pseudonym"]
-_CASE_FIELDS = ["id", "affair_id", "department_id", "reference", "closed_at"]
+_CASE_FIELDS = ["id", "affair_id", "department_id", "reference", "opened_at", "closed_at"]
 
 
 @cache
-def _facts_sql(by_name: bool, by_my_number: bool) -> str:
+def _facts_sql(presented: bool, by_my_number: bool) -> str:
     """The facts statement, its staff member and case by id or by name, its subject by
     宛名番号 or by My Number (four texts, each prepared once per connection)."""
     return _FACTS_SQL.format(
-        staff=staff_by_name_sql() if by_name else "%(staff)s",
-        case=_CASE_BY_REFERENCE if by_name else "%(case)s",
+        staff=staff_by_credential_sql() if presented else "%(staff)s",
+        case=_CASE_BY_REFERENCE.format(staff=staff_by_credential_sql())
+        if presented
+        else "%(case)s",
         subject=_SUBJECT_BY_INDEX if by_my_number else _SUBJECT_BY_ADDRESSEE,
     )
 
@@ -125,7 +133,7 @@ def _date(value: Any) -> dt.date | None:
 def linkage_facts(
     *,
     request_id: uuid.UUID,
-    operator: StaffMember | OperatorName,
+    operator: StaffMember | PresentedOperator,
     requester: Institution,
     case: Case | None = None,
     provider_id: int,
@@ -140,13 +148,14 @@ def linkage_facts(
     whether it is in the requester's own records, whether the requester holds a 符号 for it,
     and the provider's 副本 of the item.
 
-    The operator is a StaffMember, or an OperatorName: then the same statement finds the
-    staff member and the case by name within the requester (GateFacts.staff and .case, None
-    where there is no such active staff member or case), and case is not given.
+    The operator is a StaffMember, or a PresentedOperator: then the same statement finds the
+    staff member by their operator credential and the case by its 受付番号, both within the
+    requester (GateFacts.staff and .case, None where there is no such active staff member,
+    valid credential or case), and case is not given.
 
     Raises django's ValidationError for a malformed My Number (the message never repeats it).
     """
-    by_name = isinstance(operator, OperatorName)
+    presented = isinstance(operator, PresentedOperator)
     key = blind_index(normalize_my_number(my_number)) if my_number else addressee_number or ""
     params: dict[str, Any] = {
         "request_id": LinkageRequest._meta.get_field("request_id").get_db_prep_value(
@@ -159,11 +168,15 @@ def linkage_facts(
         "provider": provider_id,
         "item": item_id,
     }
-    if isinstance(operator, OperatorName):
-        params.update(username=operator.username, yes=True, reference=operator.case_reference or "")
+    if isinstance(operator, PresentedOperator):
+        params.update(
+            credential=secret_hash(operator.credential),
+            yes=True,
+            reference=operator.case_reference or "",
+        )
     else:
         params.update(staff=operator.pk, case=case.pk if case is not None else None)
-    row = fetch_one(_facts_sql(by_name, bool(my_number)), params)
+    row = fetch_one(_facts_sql(presented, bool(my_number)), params)
     assert row is not None  # the anchor row is always there
     existing, assigned, person_id, public_id, protected, p_from, p_until, token = row[:8]
     has_addressee_number = row[8]
@@ -194,11 +207,13 @@ def linkage_facts(
             ],
         )
     staff = found_case = None
-    if by_name and row[13] is not None:
+    if presented and row[13] is not None:
         staff = StaffMember.from_db(connection.alias, _STAFF_FIELDS, list(row[13:17]))
         staff.institution = requester
-    if by_name and row[17] is not None:
-        found_case = Case.from_db(connection.alias, _CASE_FIELDS, [*row[17:21], _aware(row[21])])
+    if presented and row[17] is not None:
+        found_case = Case.from_db(
+            connection.alias, _CASE_FIELDS, [*row[17:21], _aware(row[21]), _aware(row[22])]
+        )
     return GateFacts(
         existing_request_id=existing,
         staff_assigned=bool(assigned),

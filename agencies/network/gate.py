@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from agencies.models import (
     Affair,
+    Case,
     Consent,
     InformationItem,
     Institution,
@@ -31,6 +32,8 @@ from agencies.network.rules import consent_required, permitted_rules
 def refusal_reason(
     *,
     staff: StaffMember,
+    case: Case | None,
+    moment: dt.datetime,
     requester: Institution,
     affair: Affair,
     provider: Institution,
@@ -43,6 +46,15 @@ def refusal_reason(
         return "wrong_institution"
     if not facts.staff_assigned:
         return "staff_not_assigned"
+    if case is not None:
+        # A case is the reason behind a query only for its own department, its own affair,
+        # and while it is open: another department's or a closed case explains nothing.
+        if case.department_id != staff.department_id:
+            return "case_other_department"
+        if case.affair_id != affair.pk:
+            return "case_affair_mismatch"
+        if not case.is_open_at(moment):
+            return "case_closed"
     if provider.pk == requester.pk:
         # The network links different institutions (機関); an institution's own data reaches
         # its other affairs by 庁内連携, which is recorded as its own event type.

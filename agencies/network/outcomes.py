@@ -67,4 +67,5 @@ class LinkageOutcome:
             provider=self.request.provider.code,
             day=self.request.requested_at.date().isoformat(),
             request_id=str(self.request.request_id),
+            case=self.request.case.reference if self.request.case is not None else "",
         )

@@ -28,6 +28,21 @@ REASONS = {
             "The staff member is not assigned to affair {affair}.",
         ),
         Reason(
+            "case_other_department",
+            "受付番号「{case}」の案件は照会者の担当課の案件ではありません。",
+            "Case {case} belongs to another department than the requesting staff member's.",
+        ),
+        Reason(
+            "case_affair_mismatch",
+            "受付番号「{case}」の案件は事務手続「{affair}」の案件ではありません。",
+            "Case {case} is not a case of affair {affair}.",
+        ),
+        Reason(
+            "case_closed",
+            "受付番号「{case}」の案件は受付期間外（完結済みまたは受付前）です。",
+            "Case {case} is not open (closed, or not yet opened) at the time of the request.",
+        ),
+        Reason(
             "wrong_institution",
             "照会元機関「{requester}」は職員の所属機関ではありません。",
             "Requesting institution {requester} is not the staff member's institution.",
@@ -103,12 +118,16 @@ class NotAllowed(Exception):
 
 
 class OperatorNotFound(Exception):
-    """An OperatorName names no active staff member, or no case, of its institution. This is
-    the caller's input error, not a refusal: nothing is recorded. `field` names the input."""
+    """A PresentedOperator's credential names no active staff member of its institution
+    (field "operator"), or its 受付番号 no case there (field "case"). The caller's error, not
+    a refusal: nothing is recorded."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
 
 
-STAFF_NOT_FOUND = "no such staff member in this institution"
+OPERATOR_NOT_ACCEPTED = (
+    "the operator credential is unknown, revoked, or not of an active staff member of this "
+    "institution"
+)

@@ -37,10 +37,10 @@ from agencies.network.events import (
     record_request,
     request_entry,
 )
-from agencies.network.facts import OperatorName, linkage_facts
+from agencies.network.facts import PresentedOperator, linkage_facts
 from agencies.network.gate import provider_answer, refusal_reason
 from agencies.network.outcomes import LinkageOutcome
-from agencies.network.reasons import STAFF_NOT_FOUND, NotAllowed, OperatorNotFound
+from agencies.network.reasons import OPERATOR_NOT_ACCEPTED, NotAllowed, OperatorNotFound
 from agencies.selectors import person_by_addressee_number
 from audit.ledger import PreparedEntry, entry_insert_from, entry_write
 from core.db import fetch_one, insert_returning_pk, insert_sql, insert_values, mark_inserted
@@ -94,7 +94,7 @@ def _same_request(existing: LinkageRequest, **params: Any) -> bool:
 
 def linkage_request_send(
     *,
-    staff: StaffMember | OperatorName,
+    staff: StaffMember | PresentedOperator,
     request_id: uuid.UUID,
     affair: Affair,
     item: InformationItem,
@@ -108,10 +108,12 @@ def linkage_request_send(
 ) -> LinkageOutcome:
     """Send one 情報照会 through the network and return its outcome.
 
-    The operator is a StaffMember (and case a Case of its department), or an OperatorName
-    as an agency system gives it: then the staff member and the case are looked up by name
-    within that institution in the same statement as everything else (OperatorNotFound if
-    either is not there), and the institution is the requester.
+    The operator is a StaffMember (and case a Case), or a PresentedOperator as an agency
+    system gives it: then the staff member is found by their own operator credential and the
+    case by its 受付番号, within that institution, in the same statement as everything else
+    (OperatorNotFound if either is not there: a 400 or 403 for the caller, nothing recorded),
+    and the institution is the requester. A case must be open, of the operator's department
+    and of the request's affair, or the request is refused and recorded.
 
     The subject is named by the requester's 宛名番号, or by My Number through the blind
     index. Every outcome (provided, no data, held, refused with a reason) is recorded in the
@@ -129,8 +131,8 @@ def linkage_request_send(
     that matters, another send of the same request id, is settled by the unique key at the
     write.
     """
-    # An OperatorName carries its own case reference.
-    assert case is None or not isinstance(staff, OperatorName)
+    # An PresentedOperator carries its own case reference.
+    assert case is None or not isinstance(staff, PresentedOperator)
     params: dict[str, Any] = {
         "staff": staff,
         "request_id": request_id,
@@ -155,7 +157,7 @@ def linkage_request_send(
 
 def _send(
     *,
-    staff: StaffMember | OperatorName,
+    staff: StaffMember | PresentedOperator,
     request_id: uuid.UUID,
     affair: Affair,
     item: InformationItem,
@@ -179,9 +181,9 @@ def _send(
         addressee_number=addressee_number,
         my_number=my_number,
     )
-    if isinstance(staff, OperatorName):
+    if isinstance(staff, PresentedOperator):
         if facts.staff is None:
-            raise OperatorNotFound("staff", STAFF_NOT_FOUND)
+            raise OperatorNotFound("operator", OPERATOR_NOT_ACCEPTED)
         if staff.case_reference and facts.case is None:
             raise OperatorNotFound("case", "no such case in this institution")
         staff, case = facts.staff, facts.case
@@ -219,6 +221,8 @@ def _send(
     else:
         reason = refusal_reason(
             staff=staff,
+            case=case,
+            moment=moment,
             requester=requester,
             affair=affair,
             provider=provider,

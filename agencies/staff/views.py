@@ -29,7 +29,7 @@ from agencies.network.outcomes import LinkageOutcome
 from agencies.network.reasons import NotAllowed
 from agencies.network.rules import permitted_routes
 from agencies.network.services import DECIDING_ROLES, held_request_decide, linkage_request_send
-from agencies.services import CaseError, case_close, case_open
+from agencies.services import CaseError, case_close, case_open, household_lookup
 from agencies.staff.forms import CaseApplicantForm, CaseMembersForm, LinkageRequestForm
 from agencies.templatetags.bilingual import message_in_language
 
@@ -78,7 +78,8 @@ def home(request: HttpRequest, staff: StaffMember) -> HttpResponse:
 
 @staff_required
 def case_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
-    """Open a case in two steps: the applicant, then the members of their household."""
+    """Open a case in two steps: the affair and the applicant, then the members of their
+    household (shown, and recorded as looked at, only once the affair is stated)."""
     if request.method != "POST":
         form = CaseApplicantForm(staff=staff)
         return render(request, "agencies/staff/case_new.html", {"staff": staff, "form": form})
@@ -100,7 +101,20 @@ def case_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
             {"staff": staff, "form": applicant_form},
             status=400,
         )
-    household = selectors.household_of(applicant)
+    try:
+        # Who lives with the applicant is shown only for an affair the clerk handles, and
+        # every person shown is recorded as looked at: the residents see who looked.
+        household = household_lookup(
+            staff=staff, affair=applicant_form.cleaned_data["affair"], applicant=applicant
+        )
+    except CaseError as exc:
+        applicant_form.add_error("affair", str(exc))
+        return render(
+            request,
+            "agencies/staff/case_new.html",
+            {"staff": staff, "form": applicant_form},
+            status=400,
+        )
     form = CaseMembersForm(
         request.POST if "members_step" in request.POST else None,
         initial=applicant_form.cleaned_data,

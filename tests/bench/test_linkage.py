@@ -24,7 +24,13 @@ class _Echo(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.received.append({"body": body, "authorization": self.headers["Authorization"]})
+        self.received.append(
+            {
+                "body": body,
+                "authorization": self.headers["Authorization"],
+                "operator": self.headers["X-Operator-Credential"],
+            }
+        )
         uuid.UUID(body["request_id"])  # raises (no answer) for a malformed one
         self.send_response(201)
         self.send_header("Content-Length", "2")
@@ -47,8 +53,8 @@ def server():
 
 
 WIRE = bench_linkage._wire_requests(
-    {1: "yk_first", 2: "yk_second"},
-    [{"key_of": 1, "staff": "a", "case": "R-1"}, {"key_of": 2, "staff": "b", "case": "R-2"}],
+    {1: ("yk_first", "yo_first"), 2: ("yk_second", "yo_second")},
+    [{"key_of": 1, "case": "R-1"}, {"key_of": 2, "case": "R-2"}],
 )
 
 
@@ -59,9 +65,11 @@ def test_each_request_carries_its_own_id_key_and_a_true_length(server):
     assert statuses == {201: len(latencies)} and len(latencies) >= 2
     ids = [r["body"]["request_id"] for r in _Echo.received]
     assert len(set(ids)) == len(ids)  # a fresh id for every request
-    assert _Echo.received[0]["body"] == {"staff": "a", "case": "R-1", "request_id": ids[0]}
+    assert _Echo.received[0]["body"] == {"case": "R-1", "request_id": ids[0]}
     assert _Echo.received[0]["authorization"] == "Bearer yk_first"
     assert _Echo.received[1]["authorization"] == "Bearer yk_second"
+    assert _Echo.received[0]["operator"] == "yo_first"
+    assert _Echo.received[1]["operator"] == "yo_second"
     assert cpu > 0
 
 

@@ -14,13 +14,12 @@ from django.db import DatabaseError
 from django.forms.models import model_to_dict
 from django.test import Client
 from django.views.debug import ExceptionReporter, get_exception_reporter_class
-from rest_framework.test import APIClient
 
 from agencies.admin import PersonAdminForm
 from agencies.api import views as api_views
-from agencies.services import agency_system_create
 from agencies.staff import views as staff_views
 from tests.support.factories import my_number_for
+from tests.support.world import agency_client
 
 # Named here, far from the lines a report quotes around each frame.
 NUMBER = my_number_for(4711)
@@ -135,14 +134,10 @@ def test_agency_api(world, failure, mailoutbox, monkeypatch):
     monkeypatch.setattr(
         api_views, "linkage_request_send", raising(f"provider timed out for {NUMBER}")
     )
-    _, key = agency_system_create(institution=world.mayor, name="mayor system")
-    world.clerk.user.username = "mayor.clerk"
-    world.clerk.user.save()
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client = agency_client(world.clerk)
+    client.raise_request_exception = False
     body = {
         "request_id": str(uuid.uuid4()),
-        "staff": "mayor.clerk",
         "affair": world.affair.code,
         "item": world.pension_item.code,
         "provider": world.pension.code,
@@ -150,4 +145,5 @@ def test_agency_api(world, failure, mailoutbox, monkeypatch):
     }
     response = client.post("/api/agency/requests", body, format="json")
     assert response.status_code == 500
-    assert_hidden(failure, mailoutbox, NUMBER, key)
+    credential = client._credentials["HTTP_X_OPERATOR_CREDENTIAL"]
+    assert_hidden(failure, mailoutbox, NUMBER, client.system_key, credential)

@@ -9,10 +9,10 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 
-from agencies.services import agency_system_create
 from audit.ledger import latest_checkpoint, ledger_append, ledger_integrate
 from tests.support.events import TEST_EVENT
 from tests.support.factories import request_body, send_request
+from tests.support.world import agency_client
 
 
 def assert_no_store(response):
@@ -60,11 +60,7 @@ def test_admin_pages(world, admin_client):
 
 
 def test_agency_api(world):
-    _, key = agency_system_create(institution=world.mayor, name="mayor system")
-    world.clerk.user.username = "mayor.clerk"
-    world.clerk.user.save()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client = agency_client(world.clerk)
     data = request_body()
     sent = client.post("/api/agency/requests", data, format="json")
     assert sent.status_code == 201

@@ -38,6 +38,7 @@ from agencies.models import (
     StaffMember,
 )
 from agencies.mynumber_crypto import blind_index, decrypt_my_number
+from agencies.selectors import staff_by_credential
 from agencies.services import token_build
 
 pytestmark = pytest.mark.django_db
@@ -181,10 +182,18 @@ def test_staff_cases_consents_and_systems(world: str, tmp_path: Path) -> None:
     assert all(c.item_id == tax.pk and c.affair_id in consent_affairs for c in consents)
 
     keys = (tmp_path / "demo_api_keys.txt").read_text().splitlines()
-    key_lines = [line for line in keys if not line.startswith("#")]
-    assert len(key_lines) == AgencySystem.objects.count() > 0
+    systems = [line.split("\t") for line in keys if line.startswith("system\t")]
+    operators = [line.split("\t") for line in keys if line.startswith("operator\t")]
+    assert len(systems) == AgencySystem.objects.count() > 0
     assert stat.S_IMODE((tmp_path / "demo_api_keys.txt").stat().st_mode) == 0o600
-    assert not any(line.split("\t")[2] in world for line in key_lines)
+    assert not any(fields[3] in world for fields in systems + operators)  # keys not printed
+    # Every system has an operator whose own credential works for its institution.
+    assert {fields[1] for fields in operators} == {fields[1] for fields in systems}
+    for _, code, username, secret in operators:
+        found = staff_by_credential(
+            institution=Institution.objects.get(code=code), credential=secret
+        )
+        assert found is not None and found.user.username == username
 
 
 def test_my_numbers_are_sealed_valid_and_never_shown(world: str, tmp_path: Path) -> None:

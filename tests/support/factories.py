@@ -151,12 +151,11 @@ def transfer_internally(world, **overrides):
 
 
 def request_body(**overrides):
-    """The agency API's JSON body of a 情報照会: by default the world's clerk (as "mayor.clerk")
-    asks the pension service for the world's person's pension item. An override of None drops
-    the key."""
+    """The agency API's JSON body of a 情報照会: by default (sent with the world's clerk's
+    credential) the pension service is asked for the world's person's pension item. An
+    override of None drops the key."""
     data = {
         "request_id": str(uuid.uuid4()),
-        "staff": "mayor.clerk",
         "affair": "JT01010000000214",
         "item": "TM00000000000002",
         "provider": "9900150000000001",

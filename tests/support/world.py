@@ -141,3 +141,33 @@ def intake_refuses_inserts(db):
         with connection.cursor() as cursor:
             for statement in undo:
                 cursor.execute(statement)
+
+
+def agency_client(staff, *, system_key=None):
+    """An API client of staff's institution: a system key (a new system unless given) and
+    the staff member's own operator credential, as a business system presents them."""
+    from rest_framework.test import APIClient
+
+    from agencies.services import agency_system_create, operator_credential_issue
+
+    if system_key is None:
+        _, system_key = agency_system_create(institution=staff.institution, name="test system")
+    _, credential = operator_credential_issue(staff=staff)
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {system_key}", HTTP_X_OPERATOR_CREDENTIAL=credential
+    )
+    client.system_key = system_key  # type: ignore[attr-defined]  # for tests that borrow it
+    return client
+
+
+@pytest.fixture
+def api(world):
+    """One API client per institution of the world (mayor, board, pension), each with its own
+    system key and its operator's credential (the clerk, the board's and the pension
+    service's provider operators)."""
+    return {
+        "mayor": agency_client(world.clerk),
+        "board": agency_client(world.board_clerk),
+        "pension": agency_client(world.pension_clerk),
+    }

@@ -117,7 +117,7 @@ class Command(BaseCommand):
             self.stdout.write("demo world already present; nothing changed")
             return False
         keys_path: Path = options["api_keys_file"] or Path(settings.VAR_DIR) / "demo_api_keys.txt"
-        write_api_keys(keys_path, world.api_keys)
+        write_api_keys(keys_path, world.api_keys, world.operator_credentials)
         self._report(world, keys_path, time.monotonic() - started)
         return True
 

@@ -7,7 +7,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
-from agencies.services import agency_system_create
+from agencies.services import agency_system_create, operator_credential_issue
 from config.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
@@ -28,10 +28,10 @@ def keep_test_connection():
 
 @pytest.fixture
 def agency_key(world, keep_test_connection):
+    """The mayor's system key and its clerk's operator credential."""
     _, key = agency_system_create(institution=world.mayor, name="fuzz")
-    world.clerk.user.username = "mayor.clerk"
-    world.clerk.user.save()
-    return key
+    _, credential = operator_credential_issue(staff=world.clerk)
+    return key, credential
 
 
 @schema.include(path_regex="^/api/agency/").parametrize()
@@ -45,9 +45,15 @@ def agency_key(world, keep_test_connection):
     ],
 )
 def test_agency_api_never_answers_5xx(case, agency_key):
-    # Schemathesis fills the security scheme's header with generated values; the real key
-    # replaces it so that the operations are reached, not just the authentication.
-    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {agency_key}"}
+    # Schemathesis fills the security scheme's and the operator's headers with generated
+    # values; the real ones replace them so that the operations are reached, not just the
+    # authentication.
+    key, credential = agency_key
+    case.headers = {
+        **(case.headers or {}),
+        "Authorization": f"Bearer {key}",
+        "X-Operator-Credential": credential,
+    }
     response = case.call()
     assert response.status_code < 500, response.text[:500]
     reached.add((case.method, case.path, response.status_code))

@@ -5,27 +5,8 @@ from rest_framework.test import APIClient
 
 from agencies.api.auth import API_KEY_TTL
 from agencies.models import Case, LinkageRequest
-from agencies.services import agency_system_create
 from tests.support.factories import AffairFactory, my_number_for, send_request
 from tests.support.factories import request_body as body
-
-
-@pytest.fixture
-def api(world):
-    """One API client per institution, each with its own system key."""
-    clients = {}
-    for name in ("mayor", "board", "pension"):
-        _, key = agency_system_create(institution=getattr(world, name), name=f"{name} system")
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        clients[name] = client
-    world.clerk.user.username = "mayor.clerk"
-    world.clerk.user.save()
-    world.board_clerk.user.username = "board.clerk"
-    world.board_clerk.user.save()
-    world.pension_clerk.user.username = "pension.clerk"
-    world.pension_clerk.user.save()
-    return clients
 
 
 def test_requests_need_a_valid_key(world, api):
@@ -89,10 +70,16 @@ def test_refusal_carries_the_networks_message(world, api):
     assert "TM00000000000004" in response.json()["message"]["ja"]
 
 
-def test_a_system_cannot_act_with_another_institutions_staff(world, api):
-    response = api["pension"].post("/api/agency/requests", body(), format="json")
-    assert response.status_code == 400
-    assert "staff" in response.json()
+def test_a_system_cannot_act_with_another_institutions_operator(world, api):
+    """The pension service's system presents the city clerk's own credential: refused, since
+    the network checks a credential within the calling system's institution only."""
+    borrowing = APIClient()
+    borrowing.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api['pension'].system_key}",
+        HTTP_X_OPERATOR_CREDENTIAL=api["mayor"]._credentials["HTTP_X_OPERATOR_CREDENTIAL"],
+    )
+    response = borrowing.post("/api/agency/requests", body(), format="json")
+    assert response.status_code == 403
     assert LinkageRequest.objects.count() == 0
 
 
@@ -118,15 +105,15 @@ def test_held_requests_are_listed_and_answered_by_the_provider_only(world, api):
     assert [h["request_id"] for h in held] == [data["request_id"]]
     assert api["mayor"].get("/api/agency/held").json() == []
     url = f"/api/agency/held/{data['request_id']}/release"
-    assert api["pension"].post(url, {"staff": "pension.clerk"}, format="json").status_code == 404
-    released = api["board"].post(url, {"staff": "board.clerk"}, format="json")
+    assert api["pension"].post(url, format="json").status_code == 404
+    released = api["board"].post(url, format="json")
     assert released.status_code == 200
     assert released.json()["status"] == "released"
     assert released.json()["payload"] is None  # the provider does not receive the answer back
     assert api["mayor"].get(f"/api/agency/requests/{data['request_id']}").json()["payload"] == {
         "世帯員数": 3
     }
-    again = api["board"].post(url, {"staff": "board.clerk"}, format="json")
+    again = api["board"].post(url, format="json")
     assert again.status_code == 409
 
 
@@ -134,7 +121,6 @@ def test_cases_open_and_close_within_the_institution(world, api):
     opened = api["mayor"].post(
         "/api/agency/cases",
         {
-            "staff": "mayor.clerk",
             "affair": "JT01010000000214",
             "reference": "R8-0001",
             "applicant_addressee_number": "000000000012345",
@@ -151,16 +137,14 @@ def test_cases_open_and_close_within_the_institution(world, api):
     request_url = f"/api/agency/requests/{response.json()['request_id']}"
     assert api["pension"].get(request_url).json()["case"] is None
     close_url = f"/api/agency/cases/{case_id}/close"
-    assert (
-        api["pension"].post(close_url, {"staff": "pension.clerk"}, format="json").status_code == 404
-    )
-    assert api["mayor"].post(close_url, {"staff": "mayor.clerk"}, format="json").status_code == 200
-    assert api["mayor"].post(close_url, {"staff": "mayor.clerk"}, format="json").status_code == 409
+    assert api["pension"].post(close_url, format="json").status_code == 404
+    assert api["mayor"].post(close_url, format="json").status_code == 200
+    assert api["mayor"].post(close_url, format="json").status_code == 409
 
 
 def test_operator_and_case_are_looked_up_in_the_callers_institution_only(world, api):
-    """The operator and the case travel by name (username, 受付番号): another institution's
-    of the same name is not found, even within one organization."""
+    """The operator travels by their own credential and the case by its 受付番号: another
+    institution's is not found, even within one organization."""
     Case.objects.create(
         affair=world.school,
         department=world.board_clerk.department,
@@ -171,14 +155,16 @@ def test_operator_and_case_are_looked_up_in_the_callers_institution_only(world, 
     borrowed = api["mayor"].post("/api/agency/requests", body(case="R8-0003"), format="json")
     assert borrowed.status_code == 400
     assert set(borrowed.json()) == {"case"}
-    other_operator = api["mayor"].post(
-        "/api/agency/requests", body(staff="board.clerk", case="R8-0003"), format="json"
+    borrowing = APIClient()
+    borrowing.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api['mayor'].system_key}",
+        HTTP_X_OPERATOR_CREDENTIAL=api["board"]._credentials["HTTP_X_OPERATOR_CREDENTIAL"],
     )
-    assert other_operator.status_code == 400
-    assert set(other_operator.json()) == {"staff"}
+    other_operator = borrowing.post("/api/agency/requests", body(case="R8-0003"), format="json")
+    assert other_operator.status_code == 403
     world.clerk.user.is_active = False
     world.clerk.user.save()
-    assert api["mayor"].post("/api/agency/requests", body(), format="json").status_code == 400
+    assert api["mayor"].post("/api/agency/requests", body(), format="json").status_code == 403
     assert LinkageRequest.objects.count() == 0
 
 
@@ -198,13 +184,16 @@ def test_flat_input_serializers_copy_their_fields_per_instance():
     from rest_framework import serializers
 
     from agencies.api.fast_drf import FlatInputSerializer
-    from agencies.api.serializers import DecideInput
+    from agencies.api.views import SendRequestView
 
-    first, second = DecideInput(data={"staff": "a"}), DecideInput(data={"staff": ""})
-    assert first.is_valid() and not second.is_valid()
-    assert first.fields["staff"] is not second.fields["staff"]
-    assert first.fields["staff"].parent is first and second.fields["staff"].parent is second
-    assert DecideInput._declared_fields["staff"].parent is None  # the declaration stays unbound
+    Input = SendRequestView.SendRequestInput
+    first, second = Input(data={"terminal": "T-1"}), Input(data={"terminal": ""})
+    first.is_valid()
+    second.is_valid()
+    assert "terminal" not in first.errors and "terminal" in second.errors
+    assert first.fields["terminal"] is not second.fields["terminal"]
+    assert first.fields["terminal"].parent is first and second.fields["terminal"].parent is second
+    assert Input._declared_fields["terminal"].parent is None  # the declaration stays unbound
     with pytest.raises(TypeError, match="plain fields"):
 
         class Nested(FlatInputSerializer):
@@ -216,7 +205,6 @@ def test_case_for_an_unassigned_affair_is_refused(world, api):
     response = api["mayor"].post(
         "/api/agency/cases",
         {
-            "staff": "mayor.clerk",
             "affair": unassigned.code,
             "reference": "R8-0002",
             "applicant_addressee_number": "000000000012345",

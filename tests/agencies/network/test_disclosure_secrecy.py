@@ -13,13 +13,18 @@ import json
 import pytest
 import time_machine
 from django.test import Client
-from rest_framework.test import APIClient
 
 from agencies.models import AddresseeNumber, LinkageRequest, ProvisionCopy
-from agencies.services import agency_system_create
 from audit.models import LedgerIntake
-from tests.support.factories import PersonFactory, issue_token, my_number_for
+from tests.support.factories import (
+    DepartmentFactory,
+    PersonFactory,
+    StaffFactory,
+    issue_token,
+    my_number_for,
+)
 from tests.support.factories import request_body as body
+from tests.support.world import agency_client
 
 NOW = dt.datetime(2026, 6, 10, 1, 30, tzinfo=dt.UTC)  # a Wednesday morning in Tokyo
 VOLATILE = ("request_id", "requested_at", "answered_at")
@@ -29,24 +34,6 @@ VOLATILE = ("request_id", "requested_at", "answered_at")
 def _frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def api(world):
-    clients = {}
-    for name in ("mayor", "board", "pension"):
-        _, key = agency_system_create(institution=getattr(world, name), name=f"{name} system")
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        clients[name] = client
-    for staff, username in (
-        (world.clerk, "mayor.clerk"),
-        (world.board_clerk, "board.clerk"),
-        (world.pension_clerk, "pension.clerk"),
-    ):
-        staff.user.username = username
-        staff.user.save()
-    return clients
 
 
 def protect(person):
@@ -66,9 +53,7 @@ def send(api, **overrides):
 
 
 def decide(api, request_id, verb):
-    response = api["board"].post(
-        f"/api/agency/held/{request_id}/{verb}", {"staff": "board.clerk"}, format="json"
-    )
+    response = api["board"].post(f"/api/agency/held/{request_id}/{verb}", format="json")
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -123,7 +108,11 @@ def test_the_requester_cannot_tell_a_protected_subject_from_another(world, api, 
         assert "不開示" not in json.dumps(document, ensure_ascii=False)
         assert requester_reads(api, document["request_id"]) == document
     # The ledger, which the auditors read, still says which one was protected.
-    leaves = LedgerIntake.objects.order_by("id").values_list("leaf", flat=True)
+    leaves = (
+        LedgerIntake.objects.filter(event_type="linkage.request")
+        .order_by("id")
+        .values_list("leaf", flat=True)
+    )
     marks = [json.loads(leaf)["nondisclosure"] for leaf in leaves]
     assert marks == [False, True]
 
@@ -211,17 +200,11 @@ def test_a_my_number_outside_the_requesters_records_is_not_found_like_one_nobody
 
 def test_a_my_number_the_requester_holds_a_token_for_is_its_own_record(world, api):
     """A national body has no 宛名番号: its own records are the persons it holds a 符号 for."""
-    _, key = agency_system_create(institution=world.neighbour, name="neighbour system")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    from tests.support.factories import DepartmentFactory, StaffFactory
-
-    StaffFactory(
-        department=DepartmentFactory(institution=world.neighbour),
-        affairs=[world.affair],
-        user__username="neighbour.clerk",
+    neighbour_clerk = StaffFactory(
+        department=DepartmentFactory(institution=world.neighbour), affairs=[world.affair]
     )
-    data = body(staff="neighbour.clerk", addressee_number=None, my_number=my_number_for(1))
+    client = agency_client(neighbour_clerk)
+    data = body(addressee_number=None, my_number=my_number_for(1))
     response = client.post("/api/agency/requests", data, format="json")
     assert response.status_code == 201
     assert response.json()["status"] == "provided"

@@ -20,12 +20,14 @@ from agencies.models import (
     ProvisionCopy,
 )
 from agencies.network import services as network
-from agencies.network.facts import OperatorName
+from agencies.network.facts import PresentedOperator
 from agencies.network.reasons import NotAllowed, OperatorNotFound
 from agencies.network.services import held_request_decide
+from agencies.services import operator_credential_issue, operator_credential_revoke
 from audit.models import LedgerIntake
 from tests.support.factories import (
     AffairFactory,
+    DepartmentFactory,
     StaffFactory,
     my_number_for,
     send_request,
@@ -291,34 +293,102 @@ def test_a_request_id_taken_between_read_and_insert_replays_the_first_outcome(wo
     assert LedgerIntake.objects.count() == 1
 
 
-def test_an_operator_named_by_an_agency_system_is_found_within_its_institution(world):
-    """The agency API names the operator and the case (username, 受付番号): the service finds
-    both in the requester's institution, in the statement that reads the gate's facts."""
+def test_an_operator_presented_by_an_agency_system_is_found_within_its_institution(world):
+    """The agency API presents the operator's own credential and the case's 受付番号: the
+    service finds both in the requester's institution, in the statement that reads the gate's
+    facts; a revoked credential, another institution's, or an inactive user is not found."""
     case = Case.objects.create(
         affair=world.affair,
         department=world.clerk.department,
         reference="R8-0100",
         applicant=world.person,
         opened_by=world.clerk,
+        opened_at=NOW - dt.timedelta(days=3),
     )
-    username = world.clerk.user.username
-    outcome = send(world, staff=OperatorName(world.mayor, username, "R8-0100"))
+    credential, secret = operator_credential_issue(staff=world.clerk)
+    outcome = send(world, staff=PresentedOperator(world.mayor, secret, "R8-0100"))
     assert outcome.request.status == LinkageStatus.PROVIDED
     assert (outcome.request.staff_id, outcome.request.case_id) == (world.clerk.pk, case.pk)
-    [leaf] = ledger_leaves()
+    leaf = ledger_leaves()[-1]
     assert (leaf["staff"], leaf["case"]) == (world.clerk.audit_pseudonym, "R8-0100")
+    entries = LedgerIntake.objects.count()
 
     with pytest.raises(OperatorNotFound) as other_institution:
-        send(world, staff=OperatorName(world.board, username))  # same organization
-    assert other_institution.value.field == "staff"
+        send(world, staff=PresentedOperator(world.board, secret))  # same organization
+    assert other_institution.value.field == "operator"
     with pytest.raises(OperatorNotFound) as no_case:
-        send(world, staff=OperatorName(world.mayor, username, "R8-9999"))
+        send(world, staff=PresentedOperator(world.mayor, secret, "R8-9999"))
     assert no_case.value.field == "case"
+    with pytest.raises(OperatorNotFound):
+        send(world, staff=PresentedOperator(world.mayor, "yo_" + "x" * 43))
+    operator_credential_revoke(credential=credential)
+    with pytest.raises(OperatorNotFound):
+        send(world, staff=PresentedOperator(world.mayor, secret))
+    _, fresh = operator_credential_issue(staff=world.clerk)
     world.clerk.user.is_active = False
     world.clerk.user.save()
     with pytest.raises(OperatorNotFound):
-        send(world, staff=OperatorName(world.mayor, username))
-    assert LinkageRequest.objects.count() == 1 and LedgerIntake.objects.count() == 1
+        send(world, staff=PresentedOperator(world.mayor, fresh))
+    assert LinkageRequest.objects.count() == 1
+    # Nothing recorded for the calls that named no operator or case; revoking and issuing are.
+    assert [leaf["type"] for leaf in ledger_leaves()[entries:]] == [
+        "credential.revoked",
+        "credential.issued",
+    ]
+
+
+def _case(world, *, department=None, affair=None, reference="R8-0200", **fields):
+    return Case.objects.create(
+        affair=affair or world.affair,
+        department=department or world.clerk.department,
+        reference=reference,
+        applicant=world.person,
+        opened_by=world.clerk,
+        opened_at=NOW - dt.timedelta(days=10),
+        **fields,
+    )
+
+
+@pytest.mark.parametrize(
+    ("make_case", "reason"),
+    [
+        (
+            lambda w: _case(w, department=DepartmentFactory(institution=w.mayor)),
+            "case_other_department",
+        ),
+        (lambda w: _case(w, affair=w.school), "case_affair_mismatch"),
+        (lambda w: _case(w, closed_at=NOW - dt.timedelta(days=1)), "case_closed"),
+        (lambda w: _case(w), ""),
+    ],
+    ids=["another department", "another affair", "closed", "open and own"],
+)
+def test_a_case_explains_a_query_only_while_open_in_its_department_and_affair(
+    world, make_case, reason
+):
+    """A query names a case as its reason: another department's case, a case of another
+    affair, or a closed one is refused with its own reason and recorded against the subject
+    (the resident sees the attempt)."""
+    case = make_case(world)
+    outcome = send(world, case=case)
+    assert outcome.request.reason == reason
+    [leaf] = [leaf for leaf in ledger_leaves() if leaf["type"] == "linkage.request"]
+    assert leaf.get("reason", "") == reason and leaf["case"] == case.reference
+    assert leaf["subject"]
+    if reason:
+        assert outcome.request.status == LinkageStatus.REFUSED
+        message = outcome.message
+        assert case.reference in message["ja"] and case.reference in message["en"]
+
+
+def test_a_case_the_agency_system_names_is_its_operators_departments_first(world):
+    """Two departments of one institution may use one 受付番号: the operator's own case is the
+    one found (the other department's would be refused)."""
+    _case(world, department=DepartmentFactory(institution=world.mayor), reference="R8-0300")
+    mine = _case(world, reference="R8-0300")
+    _, secret = operator_credential_issue(staff=world.clerk)
+    outcome = send(world, staff=PresentedOperator(world.mayor, secret, "R8-0300"))
+    assert outcome.request.case_id == mine.pk
+    assert outcome.request.status == LinkageStatus.PROVIDED
 
 
 @pytest.mark.postgres

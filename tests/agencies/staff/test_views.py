@@ -1,6 +1,7 @@
 """Staff pages: what they offer, what they send through the network, and who may see what."""
 
 import datetime as dt
+import json
 import re
 import uuid
 
@@ -217,9 +218,17 @@ def test_open_a_case_with_the_household_then_query_a_member(world):
     AddresseeNumber.objects.create(organization=world.city, person=child, number="7")
     client = client_for(world.clerk)
     step1 = {"affair": world.affair.pk, "reference": "R8-0001", "applicant": ADDRESSEE}
+    assert "lodger" not in client.get("/staff/cases/new/").content.decode()
+    assert not LedgerIntake.objects.exists()  # nothing shown yet, nothing looked at
     page = client.post("/staff/cases/new/", step1)
     assert page.status_code == 200
     assert child.full_name in page.content.decode()
+    # Everyone shown was looked at, by this clerk, for this affair: the residents see it.
+    looks = LedgerIntake.objects.filter(event_type="person.lookup")
+    assert looks.count() == 3
+    assert {json.loads(leaf)["staff"] for leaf in looks.values_list("leaf", flat=True)} == {
+        world.clerk.audit_pseudonym
+    }
     done = client.post("/staff/cases/new/", {**step1, "members_step": "1", "members": [child.pk]})
     case = Case.objects.get(reference="R8-0001")
     assert done["Location"] == f"/staff/cases/{case.pk}/"
