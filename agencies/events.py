@@ -1,6 +1,7 @@
 """What the agencies write to the ledger outside the network's own requests: cases opened and
-closed with their members, a clerk's look-up of a person's record, and operator credentials
-issued and revoked.
+closed with their members, a clerk's look-up of a person's record, consents, staff
+assignments, the permitted table's and the ordinances' rows, 不開示 periods, batch queries,
+agency systems and operator credentials: every change an auditor or a detection rule needs.
 
 The network's request events are in agencies/network/events.py. Both declare their event
 types to the ledger (audit.entries.register_event), which enforces them; docs/log-format.md
@@ -12,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 
 from agencies.models import Affair, Case, Person, StaffMember
-from agencies.network.events import AFFAIR, CASE, INSTITUTION, STAFF
-from audit.entries import register_event, subject_pseudonym, text
+from agencies.network.events import AFFAIR, CASE, INSTITUTION, ITEM, STAFF
+from audit.entries import BOOLEAN, UUID, register_event, subject_pseudonym, text
 from audit.ledger import ledger_append
 
 DEPARTMENT = text(r"[A-Za-z0-9]{1,10}", refuse_twelve_digits=True)
@@ -22,11 +23,33 @@ DEPARTMENT = text(r"[A-Za-z0-9]{1,10}", refuse_twelve_digits=True)
 RELATION = text(r"[a-z_]{2,24}")
 PURPOSE = text(r"[a-z_]{2,32}")
 CREDENTIAL = text(r"[A-Za-z0-9_-]{8}")
+DAY = text(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ORGANIZATION = text(r"[0-9]{6}")
+# Who made a change outside the staff pages (the admin, a command): a staff pseudonym, a user
+# pseudonym (AU + 16 hex) for administrators who are not staff, or "system" for the loader.
+ACTOR = text(r"ST[0-9A-F]{16}|AU[0-9A-F]{16}|system")
+CAPACITY = text(r"[a-z_]{2,40}")
+ROW = text(r"[0-9A-Za-z_-]{1,12}")
+SYSTEM_KEY = text(r"[A-Za-z0-9_-]{8}")
+COUNT = text(r"[0-9]{1,6}")
 
 CASE_OPENED = "case.opened"
 CASE_MEMBER = "case.member"
 CASE_CLOSED = "case.closed"
 PERSON_LOOKUP = "person.lookup"
+CONSENT_GIVEN = "consent.given"
+CONSENT_WITHDRAWN = "consent.withdrawn"
+ASSIGNMENT_GRANTED = "assignment.granted"
+ASSIGNMENT_ENDED = "assignment.ended"
+RULE_ADDED = "rule.added"
+RULE_ENDED = "rule.ended"
+ORDINANCE_ADDED = "ordinance.added"
+ORDINANCE_ENDED = "ordinance.ended"
+NONDISCLOSURE_SET = "nondisclosure.set"
+NONDISCLOSURE_LIFTED = "nondisclosure.lifted"
+BATCH_OPENED = "batch.opened"
+SYSTEM_CREATED = "system.created"
+SYSTEM_DEACTIVATED = "system.deactivated"
 CREDENTIAL_ISSUED = "credential.issued"
 CREDENTIAL_REVOKED = "credential.revoked"
 
@@ -82,6 +105,118 @@ for _event, _summary in (
         _event,
         fields={"institution": INSTITUTION, "staff": STAFF, "credential": CREDENTIAL},
         required=("institution", "staff", "credential"),
+        summary=_summary,
+    )
+
+register_event(
+    CONSENT_GIVEN,
+    fields={
+        "institution": INSTITUTION,
+        "affair": AFFAIR,
+        "item": ITEM,
+        "valid_from": DAY,
+        "valid_to": DAY,
+        "actor": ACTOR,
+    },
+    required=("institution", "affair", "item", "valid_from", "actor"),
+    summary="本人同意: the person (subject) consented that institution query item for affair",
+)
+register_event(
+    CONSENT_WITHDRAWN,
+    fields={"institution": INSTITUTION, "affair": AFFAIR, "item": ITEM, "actor": ACTOR},
+    required=("institution", "affair", "item", "actor"),
+    summary="a consent withdrawn (or ended early): queries that need it are refused from then",
+)
+for _event, _summary in (
+    (ASSIGNMENT_GRANTED, "a staff member assigned to an affair (担当事務)"),
+    (ASSIGNMENT_ENDED, "a staff member's assignment to an affair ended"),
+):
+    register_event(
+        _event,
+        fields={"institution": INSTITUTION, "staff": STAFF, "affair": AFFAIR, "actor": ACTOR},
+        required=("institution", "staff", "affair", "actor"),
+        summary=_summary,
+    )
+for _event, _summary in (
+    (RULE_ADDED, "a row of the permitted table (別表第二 / 主務省令) added"),
+    (RULE_ENDED, "a row of the permitted table ended (rows are ended, never deleted)"),
+):
+    register_event(
+        _event,
+        fields={
+            "table_row": ROW,
+            "affair": AFFAIR,
+            "item": ITEM,
+            "requester_capacity": CAPACITY,
+            "provider_capacity": CAPACITY,
+            "requester": INSTITUTION,
+            "provider": INSTITUTION,
+            "valid_from": DAY,
+            "valid_to": DAY,
+            "actor": ACTOR,
+        },
+        required=("affair", "item", "valid_from", "actor"),
+        summary=_summary,
+    )
+for _event, _summary in (
+    (ORDINANCE_ADDED, "a row of an organisation's ordinance table (条例で定める庁内利用) added"),
+    (ORDINANCE_ENDED, "a row of an ordinance table ended (never deleted)"),
+):
+    register_event(
+        _event,
+        fields={
+            "organization": ORGANIZATION,
+            "affair": AFFAIR,
+            "item": ITEM,
+            "from_affair": AFFAIR,
+            "valid_from": DAY,
+            "valid_to": DAY,
+            "actor": ACTOR,
+        },
+        required=("organization", "affair", "item", "valid_from", "actor"),
+        summary=_summary,
+    )
+for _event, _summary in (
+    (NONDISCLOSURE_SET, "不開示 (a DV support measure) set for the subject"),
+    (NONDISCLOSURE_LIFTED, "不開示 lifted for the subject"),
+):
+    # Always marked nondisclosure: the entry itself is hidden wherever 不開示 records are.
+    register_event(
+        _event,
+        fields={
+            "organization": ORGANIZATION,
+            "valid_from": DAY,
+            "valid_to": DAY,
+            "nondisclosure": BOOLEAN,
+            "actor": ACTOR,
+        },
+        required=("nondisclosure", "actor"),
+        summary=_summary,
+    )
+register_event(
+    BATCH_OPENED,
+    fields={
+        "batch": UUID,
+        "affair": AFFAIR,
+        "institution": INSTITUTION,
+        "department": DEPARTMENT,
+        "staff": STAFF,
+        "purpose": PURPOSE,
+        "subjects": COUNT,
+    },
+    required=("batch", "affair", "institution", "department", "staff", "purpose", "subjects"),
+    key="batch",
+    summary="一括照会: a department's batch job (e.g. the yearly 現況 check); the requests it "
+    "sends name it in their `batch` field, and it is their reason as a case is",
+)
+for _event, _summary in (
+    (SYSTEM_CREATED, "an agency system (業務システム) and its key created"),
+    (SYSTEM_DEACTIVATED, "an agency system's key deactivated"),
+):
+    register_event(
+        _event,
+        fields={"institution": INSTITUTION, "system": SYSTEM_KEY, "actor": ACTOR},
+        required=("institution", "system", "actor"),
         summary=_summary,
     )
 

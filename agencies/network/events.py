@@ -45,6 +45,8 @@ _REQUEST_FIELDS = {
     "reason": REASON,
     "terminal": TERMINAL,
     "related_request_id": UUID,
+    # The 一括照会 a request belongs to (agencies.events.BATCH_OPENED): its reason, as a case is.
+    "batch": UUID,
 }
 _REQUIRED = ("request_id", "requester", "provider", "affair", "item", "staff", "outcome")
 
