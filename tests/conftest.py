@@ -91,3 +91,12 @@ def _flush_through_ledger_guards():
     BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     BaseDatabaseOperations.execute_sql_flush = original
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty shared cache (the portal's login throttle counts there,
+    in a folder under var/ that outlives a test run)."""
+    from django.core.cache import cache
+
+    cache.clear()
