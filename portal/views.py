@@ -270,7 +270,7 @@ def record(request: HttpRequest, viewer: Viewer, intake_id: int) -> HttpResponse
             "keys": pinned_keys(),
             "enquiries": selectors.enquiries_about(person=viewer.subject, intake_id=intake_id),
             "enquiry_form": EnquiryForm(),
-            "leaf_fields": sorted(row.fields.items()),
+            "leaf_fields": [(k, json.dumps(v)) for k, v in sorted(row.fields.items())],
             "fields_json": json.dumps(row.fields),
             "quorum": max(1, settings.PORTAL_WITNESS_QUORUM),
         },

@@ -22,7 +22,9 @@ hypothesis_settings.load_profile("yaritori")
 pytest_plugins = ["tests.support.world"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = REPO_ROOT.parent / "shared"
+# ../shared beside the checkout (CI); YARITORI_SHARED_DIR names it for a checkout elsewhere,
+# such as a git worktree.
+SHARED_DIR = Path(os.environ.get("YARITORI_SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 
 def services_required() -> bool:

@@ -63,9 +63,11 @@ async function fetchProof(url, oldSize, newSize) {
 /**
  * Check a verified checkpoint against the one this browser remembers, fetching a consistency
  * proof between them; remember the larger one. Throws Inconsistent for a rollback or a fork.
+ * `latest`: the checkpoint is what the log calls its newest, so one smaller than the remembered
+ * is a rollback whatever proof comes with it (a record's checkpoint may be an older one).
  * Returns {previous, current} sizes.
  */
-export async function checkAgainstRemembered(logKey, checkpoint, consistencyUrl) {
+export async function checkAgainstRemembered(logKey, checkpoint, consistencyUrl, latest = false) {
   const seen = remembered(logKey);
   const shown = { size: checkpoint.size, root: checkpoint.rootB64 };
   if (!seen || !seen.size) {
@@ -75,6 +77,9 @@ export async function checkAgainstRemembered(logKey, checkpoint, consistencyUrl)
   const seenRoot = b64decodeStrict(seen.root);
   const fail = (why) => new Inconsistent(why, seen, shown);
   if (!seenRoot) throw fail("the remembered checkpoint is damaged");
+  if (latest && seen.size > checkpoint.size) {
+    throw fail("the log is smaller than when you last saw it (rolled back)");
+  }
   if (seen.size === checkpoint.size) {
     if (seen.root !== checkpoint.rootB64) throw fail("two different trees of the same size (a fork)");
   } else {
@@ -128,7 +133,12 @@ async function watch(element) {
     const response = await fetch(element.dataset.checkpointUrl, { cache: "no-store" });
     if (!response.ok) throw new TlogError(`checkpoint: HTTP ${response.status}`);
     const { checkpoint } = await openCheckpoint(await response.text(), logKey, witnessKeys, 0);
-    const { previous, current } = await checkAgainstRemembered(logKey, checkpoint, element.dataset.consistencyUrl);
+    const { previous, current } = await checkAgainstRemembered(
+      logKey,
+      checkpoint,
+      element.dataset.consistencyUrl,
+      true,
+    );
     element.classList.remove("pending");
     element.classList.add("ok");
     element.dataset.size = String(current);

@@ -237,9 +237,13 @@ export async function keyId(name, algorithm, publicKey) {
  */
 export async function parseVerifierKey(text, algorithm) {
   const trimmed = text.trim();
-  const parts = trimmed.split("+");
-  if (parts.length !== 3) throw new TlogError("a verifier key is name+keyid+key");
-  const [name, kidHex, keyB64] = parts;
+  // The name holds no "+", the key ID is hex; base64 may hold "+", so split twice only.
+  const first = trimmed.indexOf("+");
+  const second = trimmed.indexOf("+", first + 1);
+  if (first < 0 || second < 0) throw new TlogError("a verifier key is name+keyid+key");
+  const name = trimmed.slice(0, first);
+  const kidHex = trimmed.slice(first + 1, second);
+  const keyB64 = trimmed.slice(second + 1);
   checkKeyName(name);
   if (!/^[0-9a-f]{8}$/.test(kidHex)) throw new TlogError(`verifier key ${name}: key ID is not 8 hex digits`);
   const blob = b64decodeStrict(keyB64);
