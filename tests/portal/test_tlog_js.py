@@ -25,7 +25,8 @@ async ({inclusion, consistency}) => {
   for (const c of inclusion) {
     let ok = true;
     try {
-      await t.verifyInclusion(c.leafIdx, c.treeSize, d(c.leafHash), (c.proof || []).map(d), d(c.root));
+      const proof = (c.proof || []).map(d);
+      await t.verifyInclusion(c.leafIdx, c.treeSize, d(c.leafHash), proof, d(c.root));
     } catch (e) { if (!(e instanceof t.TlogError)) failures.push(c.name + ': ' + e); ok = false; }
     if (ok === c.wantErr) failures.push(c.name + (c.wantErr ? ': accepted' : ': rejected'));
   }
