@@ -78,7 +78,7 @@ def home(request: HttpRequest, staff: StaffMember) -> HttpResponse:
                 return redirect(f"{request.path}?addressee_number={number}")
         else:
             messages.error(request, _("The PIN is four digits."))
-    card = selectors.live_card_of(person) if person is not None else None
+    live = selectors.live_card_of(person) if person is not None else None
     return render(
         request,
         "portal/counter/home.html",
@@ -86,8 +86,8 @@ def home(request: HttpRequest, staff: StaffMember) -> HttpResponse:
             "staff": staff,
             "lookup": lookup,
             "person": person,
-            "card": card,
-            "serial": display_serial(card.serial) if card else "",
+            "card": live,
+            "serial": display_serial(live.serial) if live else "",
             "number": number,
             "pin_form": PinForm(),
         },

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import secrets
 import unicodedata
+import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import check_password, make_password
@@ -337,7 +338,7 @@ def proxy_accept(*, proxy: Person, code: str, now: dt.datetime | None = None) ->
 
 @transaction.atomic
 def proxy_end(
-    *, person: Person, mandate_id: object, now: dt.datetime | None = None
+    *, person: Person, mandate_id: uuid.UUID | str, now: dt.datetime | None = None
 ) -> ProxyMandate:
     """代理人の終了: the principal or the proxy ends a mandate (pending or active). Ledger:
     proxy.end with who ended it; the principal is notified."""

@@ -171,7 +171,9 @@ def test_a_tampered_proof_or_checkpoint_turns_red(
 def test_a_rolled_back_log_is_shown_red_on_the_next_visit(live_server, page, world, resident):
     send_request(world)
     integrate()
-    old_note = cosigned_note(latest_checkpoint())
+    before = latest_checkpoint()
+    assert before is not None
+    old_note = cosigned_note(before)
     log_in(page, live_server.url, resident.card, resident.pin)
     assert "ok" in wait_watch(page)
     send_request(world)
