@@ -45,6 +45,12 @@ def register_presenter(event_type: str, presenter: Presenter) -> None:
     _PRESENTERS[event_type] = presenter
 
 
+def registered_completing_types() -> list[str]:
+    """The event types whose entries complete an earlier entry's row (a held request's
+    release or decline)."""
+    return sorted(t for t, p in _PRESENTERS.items() if p.completes)
+
+
 def presenter_for(event_type: str) -> Presenter:
     """The registered presenter of event_type, or the generic one (a look-up of your data)."""
     return _PRESENTERS.get(event_type, GENERIC)

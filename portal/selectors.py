@@ -32,7 +32,7 @@ from audit.ledger import retention_cutoff
 from audit.models import LedgerIntake
 from core.cache import ProcessCache
 from portal.models import Card, Enquiry, MailSubscription, MandateStatus, Notice, ProxyMandate
-from portal.presenters import Row, presenter_for
+from portal.presenters import Row, presenter_for, registered_completing_types
 
 # --- reference names ----------------------------------------------------------------------------
 
@@ -249,18 +249,46 @@ def record_of(*, subject: Person, intake_id: int) -> Row | None:
     """One disclosed record of the subject by its intake id, with the entries that complete
     it, or None: another resident's record, a 不開示 one and one past retention alike."""
     pseudonym = subject_pseudonym(str(subject.public_id))
+    window = _window(None, None)
     found = (
-        LedgerIntake.objects.filter(_window(None, None), pk=intake_id, subject=pseudonym)
-        .values_list("created_at", flat=True)
+        LedgerIntake.objects.filter(window, pk=intake_id, subject=pseudonym)
+        .values_list("id", "leaf", "entry__seq")
         .first()
     )
     if found is None:
         return None
-    # The entries completing it come later (a release follows its hold): read from there.
-    rows = _rows(pseudonym, Q(created_at__gte=found) & _window(None, None))
-    row = next((r for r in rows if r.intake_id == intake_id), None)
-    if row is not None:
-        rows_enrich([row])
+    record = _parse(found[1])
+    if not _disclosed(record):
+        return None
+    fields = dict(record.fields)
+    row = Row(
+        intake_id=found[0],
+        seq=found[2],
+        event_type=record.event_type,
+        presenter=presenter_for(record.event_type),
+        time=record.time,
+        fields=fields,
+        outcome=str(fields.get("outcome", "")),
+    )
+    if row.outcome == "provided":
+        row.provision_time = record.time
+    if row.request_id and not row.presenter.completes:
+        # Only the few entries of completing types are read (a release after a hold), through
+        # the subject index, not every later entry of the resident.
+        completing = registered_completing_types()
+        for pk, leaf in (
+            LedgerIntake.objects.filter(window, subject=pseudonym, event_type__in=completing)
+            .filter(id__gt=row.intake_id)
+            .order_by("id")
+            .values_list("id", "leaf")
+        ):
+            later = _parse(leaf)
+            completes = presenter_for(later.event_type).completes
+            if completes and later.fields.get(completes) == row.request_id and _disclosed(later):
+                row.related.append(pk)
+                row.outcome = str(later.fields.get("outcome", row.outcome))
+                row.provision_time = later.time
+    rows_enrich([row])
     return row
 
 
