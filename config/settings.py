@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "config.apps.ProjectConfig",
+    "core",
     "agencies",
     "audit",
     "portal",
@@ -102,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "portal.context.pinned_key_texts",
             ],
         },
     },
@@ -192,6 +194,25 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 
+# --- Cache: shared by every process (the portal's login throttle counts there) ---------------
+# CACHE_URL (e.g. redis://127.0.0.1:6379/1) names a shared cache; the embedded default is a
+# folder in var/, which the web server's worker processes share. Code that uses it fails open
+# where it must (portal.throttle): a cache that is down never locks anyone out.
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+
+# --- Resident portal --------------------------------------------------------------------------
+# Witness verifier keys that the portal pins beside the log's own key ("name+id+key", comma
+# separated). Empty: the demo's own witness, read from WITNESS_DIR/witness.vkey.
+PORTAL_WITNESS_KEYS = env.list("PORTAL_WITNESS_KEYS", default=[])
+# How many witnesses must have cosigned a checkpoint for the page to call a record verified.
+PORTAL_WITNESS_QUORUM = env.int("PORTAL_WITNESS_QUORUM", default=1)
+# Login throttle: attempts per card serial and per client address in a window (seconds).
+PORTAL_LOGIN_LIMIT_PER_CARD = env.int("PORTAL_LOGIN_LIMIT_PER_CARD", default=10)
+PORTAL_LOGIN_LIMIT_PER_ADDRESS = env.int("PORTAL_LOGIN_LIMIT_PER_ADDRESS", default=30)
+PORTAL_LOGIN_WINDOW = env.int("PORTAL_LOGIN_WINDOW", default=15 * 60)
+# Where notice mails send residents to log in.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+
 # --- E-mail: files in var/mail unless EMAIL_URL names a server --------------------------------
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 if env.str("EMAIL_URL", default=""):
@@ -223,6 +244,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # The demo's own witness; a real deployment runs witnesses elsewhere (docs/deploy.md).
     "witness-cosign": {"task": "audit.witness_cosign", "schedule": 60.0},
+    # Mails whose task was lost (broker down at commit, a worker died) are queued again.
+    "outbox-sweep": {"task": "core.outbox_sweep", "schedule": 60.0},
+    # New-record notices: at most one mail an hour per resident, batched here.
+    "portal-record-notices": {"task": "portal.record_notices", "schedule": 300.0},
 }
 
 # --- Domain keys --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api-docs"),
     path("api/log/", include("audit.urls")),
     path("api/agency/", include("agencies.api.urls")),
+    path("staff/counter/", include("portal.counter_urls")),
     path("staff/", include("agencies.staff.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("portal.urls")),

@@ -79,6 +79,16 @@ def demo_logins() -> list[tuple[str, str]]:
         logins.append(
             (operator.user.username, f"{operator.institution} 提供担当（保留中の照会に回答）")
         )
+    counter = (
+        StaffMember.objects.filter(user__groups__permissions__codename="counter_clerk")
+        .select_related("user", "institution__organization")
+        .order_by("user__username")
+        .first()
+    )
+    if counter is not None:
+        logins.append(
+            (counter.user.username, f"{counter.institution} 窓口（カードの交付・暗証番号の初期化）")
+        )
     return logins
 
 

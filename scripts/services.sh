@@ -6,7 +6,8 @@
 #             cluster: production uses its own, with the roles and passwords of
 #             deploy/postgres/init-roles.sql), and a database `yaritori`;
 #   redis     Redis on 127.0.0.1:6379 with no persistence (nothing written to disk);
-#   chromium  Debian's chromium for the browser tests (Playwright's own download does not work).
+#   chromium  Debian's chromium for the browser tests (Playwright's own download does not work),
+#             with fonts-noto-cjk so that Japanese renders.
 #
 # With no argument it brings up postgres and redis (`make services`). Each one that already
 # answers is left alone. One line of output per service says what was done; a failure prints one
@@ -149,11 +150,13 @@ redis_up() {
 # --- Chromium -------------------------------------------------------------------------------
 
 chromium_up() {
-  if command -v chromium >/dev/null 2>&1; then
+  # fonts-noto-cjk: without it chromium draws Japanese as boxes in the portal's screenshots
+  # and the browser tests read no Japanese text.
+  if command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ]; then
     say "chromium already installed ($(chromium --version 2>/dev/null | head -n 1))"
     return
   fi
-  apt_install chromium
+  apt_install chromium fonts-noto-cjk
   command -v chromium >/dev/null 2>&1 || die "chromium is not on PATH after installing it"
   say "chromium: installed from Debian's packages ($(chromium --version 2>/dev/null | head -n 1))"
 }

@@ -22,7 +22,9 @@ hypothesis_settings.load_profile("yaritori")
 pytest_plugins = ["tests.support.world"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = REPO_ROOT.parent / "shared"
+# ../shared beside the checkout (CI); YARITORI_SHARED_DIR names it for a checkout elsewhere,
+# such as a git worktree.
+SHARED_DIR = Path(os.environ.get("YARITORI_SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 
 def services_required() -> bool:
@@ -91,3 +93,12 @@ def _flush_through_ledger_guards():
     BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     BaseDatabaseOperations.execute_sql_flush = original
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty shared cache (the portal's login throttle counts there,
+    in a folder under var/ that outlives a test run)."""
+    from django.core.cache import cache
+
+    cache.clear()
