@@ -8,14 +8,33 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from agencies import models
+from agencies.events import actor_pseudonym
+from agencies.permitted_table import (
+    ordinance_rule_add,
+    ordinance_rule_end,
+    rule_add,
+    rule_end,
+)
 from agencies.selectors import person_get_by_my_number
-from agencies.services import operator_credential_revoke, person_set_my_number
+from agencies.services import (
+    agency_system_deactivate,
+    assignment_end,
+    assignment_grant,
+    consent_give,
+    consent_withdraw,
+    nondisclosure_lift,
+    nondisclosure_set,
+    operator_credential_revoke,
+    person_set_my_number,
+)
 from audit.admin import ReadOnlyAdmin
 
 MASKED_MY_NUMBER = "●●●●-●●●●-●●●●"
@@ -35,7 +54,7 @@ class DepartmentInline(admin.TabularInline):
 
 @admin.register(models.Institution)
 class InstitutionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "organization", "kind"]
+    list_display = ["code", "name", "organization", "kind", "capacities", "merged_into"]
     list_filter = ["kind"]
     search_fields = ["code", "name", "organization__name"]
     list_select_related = ["organization"]
@@ -63,20 +82,49 @@ class InformationItemAdmin(admin.ModelAdmin):
     filter_horizontal = ["consent_affairs"]
 
 
+class EndedNotDeletedAdmin(admin.ModelAdmin):
+    """Rows of a legal table (the permitted table, an ordinance table): added through their
+    service, ended by the "end today" action (both on the ledger), never changed or deleted,
+    so that what was allowed when stays readable."""
+
+    actions = ["end_today"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Existing rows are shown read-only; the add form still needs the permission.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def end(self, row: Any, last_day: Any, actor: str) -> None:
+        raise NotImplementedError
+
+    @admin.action(description="本日で終了する (End today)", permissions=["add"])
+    def end_today(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        actor = actor_pseudonym(request.user)
+        for row in queryset:
+            self.end(row, timezone.localdate(), actor)
+
+
 @admin.register(models.LinkageRule)
-class LinkageRuleAdmin(admin.ModelAdmin):
+class LinkageRuleAdmin(EndedNotDeletedAdmin):
     list_display = [
         "table_row",
-        "requester_kind",
+        "requester_capacity",
         "requester_institution",
         "affair",
-        "provider_kind",
+        "provider_capacity",
         "provider_institution",
         "item",
         "valid_from",
         "valid_to",
     ]
-    list_filter = ["requester_kind", "provider_kind", "item"]
+    list_filter = ["requester_capacity", "provider_capacity", "item"]
     search_fields = ["affair__name", "affair__code", "item__name", "table_row"]
     list_select_related = [
         "affair",
@@ -84,6 +132,61 @@ class LinkageRuleAdmin(admin.ModelAdmin):
         "requester_institution__organization",
         "provider_institution__organization",
     ]
+    fields = [
+        "table_row",
+        "affair",
+        "item",
+        "requester_capacity",
+        "provider_capacity",
+        "valid_from",
+        "valid_to",
+        "source",
+    ]
+
+    def save_model(
+        self, request: HttpRequest, obj: models.LinkageRule, form: Any, change: bool
+    ) -> None:
+        created = rule_add(
+            affair=obj.affair,
+            item=obj.item,
+            requester_capacity=obj.requester_capacity,
+            provider_capacity=obj.provider_capacity,
+            valid_from=obj.valid_from,
+            valid_to=obj.valid_to,
+            table_row=obj.table_row,
+            source=obj.source,
+            actor=actor_pseudonym(request.user),
+        )
+        obj.pk = created.pk
+
+    def end(self, row: Any, last_day: Any, actor: str) -> None:
+        rule_end(rule=row, last_day=last_day, actor=actor)
+
+
+@admin.register(models.OrdinanceRule)
+class OrdinanceRuleAdmin(EndedNotDeletedAdmin):
+    list_display = ["organization", "affair", "item", "from_affair", "valid_from", "valid_to"]
+    list_filter = ["organization", "item"]
+    search_fields = ["affair__name", "affair__code", "ordinance"]
+    list_select_related = ["organization", "affair", "item", "from_affair"]
+
+    def save_model(
+        self, request: HttpRequest, obj: models.OrdinanceRule, form: Any, change: bool
+    ) -> None:
+        created = ordinance_rule_add(
+            organization=obj.organization,
+            affair=obj.affair,
+            item=obj.item,
+            from_affair=obj.from_affair,
+            ordinance=obj.ordinance,
+            valid_from=obj.valid_from,
+            valid_to=obj.valid_to,
+            actor=actor_pseudonym(request.user),
+        )
+        obj.pk = created.pk
+
+    def end(self, row: Any, last_day: Any, actor: str) -> None:
+        ordinance_rule_end(rule=row, last_day=last_day, actor=actor)
 
 
 @admin.register(models.Household)
@@ -160,10 +263,42 @@ class PersonAdmin(admin.ModelAdmin):
         return MASKED_MY_NUMBER if obj.has_my_number else "未登録 (none)"
 
     def save_model(self, request: HttpRequest, obj: models.Person, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        number = form.cleaned_data.get("new_my_number")
-        if number:
-            person_set_my_number(person=obj, my_number=number)
+        # 不開示 is set and lifted through its services, which write the ledger entry; the
+        # rest of the person is saved as it was before.
+        protect = obj.disclosure_protected
+        reason, start, end = obj.protection_reason, obj.protected_from, obj.protected_until
+        was = models.Person.objects.get(pk=obj.pk) if change else None
+        if was is not None:
+            obj.disclosure_protected = was.disclosure_protected
+            obj.protection_reason = was.protection_reason
+            obj.protected_from, obj.protected_until = was.protected_from, was.protected_until
+        else:
+            obj.disclosure_protected, obj.protection_reason = False, ""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            actor = actor_pseudonym(request.user)
+            if protect and (
+                was is None
+                or (
+                    was.disclosure_protected,
+                    was.protection_reason,
+                    was.protected_from,
+                    was.protected_until,
+                )
+                != (True, reason, start, end)
+            ):
+                nondisclosure_set(
+                    person=obj,
+                    reason=reason,
+                    valid_from=start or timezone.localdate(),
+                    valid_to=end,
+                    actor=actor,
+                )
+            elif not protect and was is not None and was.disclosure_protected:
+                nondisclosure_lift(person=obj, actor=actor)
+            number = form.cleaned_data.get("new_my_number")
+            if number:
+                person_set_my_number(person=obj, my_number=number)
 
 
 @admin.register(models.AddresseeNumber)
@@ -198,9 +333,21 @@ class CaseMemberInline(admin.TabularInline):
     extra = 0
     raw_id_fields = ["person"]
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(models.Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdmin):
+    """Read-only: cases are opened and closed on the staff pages or through the API, which
+    write their ledger entries."""
+
     list_display = ["reference", "affair", "department", "opened_at", "closed_at"]
     list_filter = ["affair__basis"]
     search_fields = ["reference"]
@@ -211,9 +358,53 @@ class CaseAdmin(admin.ModelAdmin):
 
 @admin.register(models.Consent)
 class ConsentAdmin(admin.ModelAdmin):
-    list_display = ["document_reference", "affair", "institution", "item", "valid_from", "valid_to"]
+    """Consents are recorded through consent_give and withdrawn by an action (both on the
+    ledger); a recorded consent is never changed or deleted."""
+
+    list_display = [
+        "document_reference",
+        "affair",
+        "institution",
+        "item",
+        "valid_from",
+        "valid_to",
+        "withdrawn_at",
+    ]
     raw_id_fields = ["person"]
     list_select_related = ["affair", "institution__organization", "item"]
+    exclude = ["withdrawn_at"]
+    actions = ["withdraw"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(
+        self, request: HttpRequest, obj: models.Consent, form: Any, change: bool
+    ) -> None:
+        created = consent_give(
+            person=obj.person,
+            institution=obj.institution,
+            affair=obj.affair,
+            item=obj.item,
+            valid_from=obj.valid_from,
+            valid_to=obj.valid_to,
+            document_reference=obj.document_reference,
+            actor=actor_pseudonym(request.user),
+        )
+        obj.pk = created.pk
+
+    @admin.action(description="同意を撤回する (Withdraw)", permissions=["add"])
+    def withdraw(self, request: HttpRequest, queryset: QuerySet[models.Consent]) -> None:
+        for consent in queryset.filter(withdrawn_at__isnull=True):
+            consent_withdraw(consent=consent, actor=actor_pseudonym(request.user))
 
 
 @admin.register(models.StaffMember)
@@ -226,17 +417,41 @@ class StaffMemberAdmin(admin.ModelAdmin):
     readonly_fields = ["audit_pseudonym"]
     list_select_related = ["user", "institution__organization", "department"]
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Assignments change through their services, one ledger entry each; the form's own
+        # many-to-many save is skipped for them.
+        staff = form.instance
+        wanted = set(form.cleaned_data.get("assigned_affairs", []))
+        current = set(staff.assigned_affairs.all()) if change else set()
+        form.cleaned_data["assigned_affairs"] = list(current)
+        super().save_related(request, form, formsets, change)
+        actor = actor_pseudonym(request.user)
+        with transaction.atomic():
+            for affair in wanted - current:
+                assignment_grant(staff=staff, affair=affair, actor=actor)
+            for affair in current - wanted:
+                assignment_end(staff=staff, affair=affair, actor=actor)
+
 
 @admin.register(models.AgencySystem)
 class AgencySystemAdmin(admin.ModelAdmin):
     list_display = ["name", "institution", "key_prefix", "is_active", "last_used_at"]
     list_filter = ["is_active"]
-    readonly_fields = ["key_prefix", "created_at", "last_used_at"]
+    readonly_fields = ["key_prefix", "created_at", "last_used_at", "is_active"]
     exclude = ["key_hash"]
+    actions = ["deactivate"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are minted by agencies.services.agency_system_create, which shows them once.
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="鍵を無効にする (Deactivate the key)", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[models.AgencySystem]) -> None:
+        for system in queryset.filter(is_active=True):
+            agency_system_deactivate(system=system, actor=actor_pseudonym(request.user))
 
 
 @admin.register(models.OperatorCredential)

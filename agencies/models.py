@@ -52,7 +52,8 @@ class Organization(models.Model):
 
 
 class InstitutionKind(models.TextChoices):
-    """The requester/provider kinds of the permitted table (別表第二の照会者・提供者の区分)."""
+    """What kind of executive organ (執行機関) or body an institution is. Descriptive only: the
+    permitted table matches capacities (Capacity), not kinds."""
 
     MUNICIPALITY_HEAD = "municipality_head", "市町村長 (Mayor's office)"
     PREFECTURE_HEAD = "prefecture_head", "都道府県知事等 (Governor's office)"
@@ -63,10 +64,83 @@ class InstitutionKind(models.TextChoices):
     OTHER = "other", "その他 (Other)"
 
 
-class Institution(models.Model):
-    """機関: the part of an organisation that is a requester or provider (首長部局, 教育委員会 …).
+class Capacity(models.TextChoices):
+    """The capacities (立場) in which the permitted table names requesters and providers.
 
-    Its 16-digit 機関コード is what the network and the ledger know it by.
+    One institution is one 執行機関 of an organisation (市長, 教育委員会, 知事 …) and may act in
+    several capacities: a city's mayor is 市町村長, also 都道府県知事等 as the 保護の実施機関 of
+    its welfare office, and 国民健康保険の保険者. A row of the table matches the institutions
+    holding its capacity, and only those: a capacity names exactly who the law names.
+    """
+
+    MUNICIPALITY_HEAD = "municipality_head", "市町村長 (Mayor of a municipality)"
+    WELFARE_AUTHORITY = (
+        "welfare_authority",
+        ("都道府県知事等（保護の実施機関等） (Governor, or mayor with a welfare office)"),
+    )
+    PREFECTURE_GOVERNOR = "prefecture_governor", "都道府県知事 (Prefectural governor)"
+    # 大都市等の特例 (地方自治法第252条の19): a designated city's mayor does what the governor
+    # does for some affairs (小児慢性特定疾病, 精神障害者保健福祉手帳, 手帳の交付 …).
+    GOVERNOR_OR_DESIGNATED_CITY = (
+        "governor_or_designated_city",
+        ("都道府県知事・指定都市の長（大都市等の特例） (Governor, or mayor of a designated city)"),
+    )
+    BOARD_OF_EDUCATION = "board_of_education", "教育委員会 (Board of education)"
+    PUBLIC_HOUSING_OPERATOR = (
+        "public_housing_operator",
+        ("公営住宅の事業主体 (Operator of public housing)"),
+    )
+    NHI_INSURER = "nhi_insurer", "国民健康保険の保険者 (National Health Insurance insurer)"
+    EMPLOYEE_HEALTH_INSURER = (
+        "employee_health_insurer",
+        ("被用者保険の保険者（協会けんぽ・健保組合） (Employees' health insurer)"),
+    )
+    MEDICAL_INSURER = (
+        "medical_insurer",
+        ("医療保険者（後期高齢者医療広域連合を含む） (Medical insurer)"),
+    )
+    ELDERLY_MEDICAL_UNION = (
+        "elderly_medical_union",
+        ("後期高齢者医療広域連合 (Late-stage elderly medical care union)"),
+    )
+    PENSION_SERVICE = "pension_service", "日本年金機構 (Japan Pension Service)"
+    EMPLOYMENT_SECURITY = (
+        "employment_security",
+        (
+            "厚生労働大臣（雇用保険・公共職業安定所） (Minister of Health, Labour and Welfare: "
+            "employment insurance)"
+        ),
+    )
+    JUSTICE_MINISTER = "justice_minister", "法務大臣 (Minister of Justice)"
+    PUBLIC_FUNDS_ACCOUNT_REGISTRY = (
+        "public_funds_account_registry",
+        ("内閣総理大臣（公金受取口座登録簿） (Prime Minister: public funds receiving accounts)"),
+    )
+    STUDENT_SUPPORT = (
+        "student_support",
+        ("独立行政法人日本学生支援機構 (Japan Student Services Organization)"),
+    )
+
+
+def validate_capacities(value: object) -> None:
+    """A list of distinct Capacity codes."""
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise ValidationError("権限は文字列のリストです。 (Capacities are a list of codes.)")
+    unknown = set(value) - set(Capacity.values)
+    if unknown or len(set(value)) != len(value):
+        raise ValidationError("不明または重複した権限があります。 (Unknown or repeated capacity.)")
+
+
+class Institution(models.Model):
+    """機関: one executive organ (執行機関) of an organisation: 市長, 教育委員会, 知事, a
+    minister, a corporation. It is a requester or provider in the capacities it holds
+    (Capacity).
+
+    Its 16-digit 機関コード is what the network and the ledger know it by. An institution that
+    was merged into another (merged_into) keeps its rows for the history that names it, and
+    takes no new part in linkage.
     """
 
     organization = models.ForeignKey(
@@ -78,6 +152,22 @@ class Institution(models.Model):
     code = models.CharField("機関コード (Institution code)", max_length=16, unique=True)
     kind = models.CharField("区分 (Kind)", max_length=24, choices=InstitutionKind.choices)
     name = models.CharField("名称 (Name)", max_length=100)
+    capacities = models.JSONField(
+        "権限 (Capacities)",
+        default=list,
+        blank=True,
+        validators=[validate_capacities],
+        help_text="別表第二で照会者・提供者として名指される立場 (the capacities the permitted "
+        "table names it in)",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged",
+        verbose_name="統合先 (Merged into)",
+    )
 
     class Meta:
         verbose_name = "機関 (Institution)"
@@ -85,10 +175,15 @@ class Institution(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        # 日本年金機構 is both the organisation and its one institution: name it once.
-        if self.name == self.organization.name:
+        # Official lists name an institution in full (札幌市長, 日本年金機構): when the name
+        # already begins with the organisation's, it is not repeated.
+        if self.name.startswith(self.organization.name):
             return self.name
         return f"{self.organization.name} {self.name}"
+
+    def holds(self, capacity: str) -> bool:
+        """Whether the institution acts in capacity (and takes part in linkage at all)."""
+        return self.merged_into_id is None and capacity in self.capacities
 
 
 class Department(models.Model):
@@ -205,7 +300,8 @@ class InformationItem(models.Model):
 
 class LinkageRule(models.Model):
     """A row of the permitted table (別表第二 / 主務省令): who may ask whom for what, for which
-    affair, between which dates. Each side names one institution or an institution kind."""
+    affair, between which dates. Each side names one institution or a capacity (Capacity).
+    Rows are never deleted: a row that no longer applies is ended (valid_to)."""
 
     requester_institution = models.ForeignKey(
         Institution,
@@ -215,8 +311,8 @@ class LinkageRule(models.Model):
         related_name="+",
         verbose_name="情報照会者 (Requester)",
     )
-    requester_kind = models.CharField(
-        "照会者区分 (Requester kind)", max_length=24, choices=InstitutionKind.choices, blank=True
+    requester_capacity = models.CharField(
+        "照会者の権限 (Requester capacity)", max_length=40, choices=Capacity.choices, blank=True
     )
     affair = models.ForeignKey(
         Affair, on_delete=models.PROTECT, related_name="rules", verbose_name="事務 (Affair)"
@@ -229,8 +325,8 @@ class LinkageRule(models.Model):
         related_name="+",
         verbose_name="情報提供者 (Provider)",
     )
-    provider_kind = models.CharField(
-        "提供者区分 (Provider kind)", max_length=24, choices=InstitutionKind.choices, blank=True
+    provider_capacity = models.CharField(
+        "提供者の権限 (Provider capacity)", max_length=40, choices=Capacity.choices, blank=True
     )
     item = models.ForeignKey(
         InformationItem,
@@ -248,13 +344,13 @@ class LinkageRule(models.Model):
         verbose_name_plural = "連携許可表 (Permitted table)"
         constraints = [
             models.CheckConstraint(
-                condition=(Q(requester_institution__isnull=True) & ~Q(requester_kind=""))
-                | (Q(requester_institution__isnull=False) & Q(requester_kind="")),
+                condition=(Q(requester_institution__isnull=True) & ~Q(requester_capacity=""))
+                | (Q(requester_institution__isnull=False) & Q(requester_capacity="")),
                 name="rule_requester_one_of",
             ),
             models.CheckConstraint(
-                condition=(Q(provider_institution__isnull=True) & ~Q(provider_kind=""))
-                | (Q(provider_institution__isnull=False) & Q(provider_kind="")),
+                condition=(Q(provider_institution__isnull=True) & ~Q(provider_capacity=""))
+                | (Q(provider_institution__isnull=False) & Q(provider_capacity="")),
                 name="rule_provider_one_of",
             ),
             models.CheckConstraint(
@@ -265,9 +361,66 @@ class LinkageRule(models.Model):
         indexes = [models.Index(fields=["affair", "item"])]
 
     def __str__(self) -> str:
-        requester = self.requester_institution or self.get_requester_kind_display()
-        provider = self.provider_institution or self.get_provider_kind_display()
+        requester = self.requester_institution or self.get_requester_capacity_display()
+        provider = self.provider_institution or self.get_provider_capacity_display()
         return f"{requester} → {provider}: {self.item.name} / {self.affair.name}"
+
+    def valid_on(self, day: dt.date) -> bool:
+        """True when day falls within [valid_from, valid_to]."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class OrdinanceRule(models.Model):
+    """条例で定める庁内利用: a row of an organisation's ordinance (番号法第9条第2項) that lets one
+    of its affairs use an item from another affair's records, or from a register that is no
+    affair (住民基本台帳: from_affair empty), inside one institution (庁内連携). A 庁内連携 outside
+    the table is refused. Rows are ended (valid_to), never deleted."""
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="ordinance_rules",
+        verbose_name="条例制定団体 (Organisation)",
+    )
+    affair = models.ForeignKey(
+        Affair,
+        on_delete=models.PROTECT,
+        related_name="ordinance_uses",
+        verbose_name="利用する事務 (Using affair)",
+    )
+    item = models.ForeignKey(
+        InformationItem,
+        on_delete=models.PROTECT,
+        related_name="ordinance_rules",
+        verbose_name="特定個人情報 (Item)",
+    )
+    from_affair = models.ForeignKey(
+        Affair,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ordinance_sources",
+        verbose_name="提供する事務 (Providing affair)",
+        help_text="空欄は住民基本台帳など事務でない台帳 (empty: a register that is no affair)",
+    )
+    ordinance = models.CharField("条例の条項 (Ordinance provision)", max_length=200)
+    valid_from = models.DateField("適用開始日 (Valid from)")
+    valid_to = models.DateField("適用終了日 (Valid to)", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "庁内利用の条例 (Ordinance on internal use)"
+        verbose_name_plural = "庁内利用の条例 (Ordinance table)"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="ordinance_valid_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "affair", "item"])]
+
+    def __str__(self) -> str:
+        source = self.from_affair.name if self.from_affair else "台帳"
+        return f"{self.organization.name}: {source} → {self.affair.name} ({self.item.name})"
 
     def valid_on(self, day: dt.date) -> bool:
         """True when day falls within [valid_from, valid_to]."""
@@ -595,6 +748,7 @@ class Consent(models.Model):
     valid_from = models.DateField("有効期間開始 (Valid from)")
     valid_to = models.DateField("有効期間終了 (Valid to)", null=True, blank=True)
     document_reference = models.CharField("同意書番号 (Document ref.)", max_length=60)
+    withdrawn_at = models.DateTimeField("撤回日時 (Withdrawn at)", null=True, blank=True)
 
     class Meta:
         verbose_name = "本人同意 (Consent)"
@@ -605,7 +759,10 @@ class Consent(models.Model):
         return f"{self.document_reference}"
 
     def valid_on(self, day: dt.date) -> bool:
-        """True when day falls within the consent's period."""
+        """True when day falls within the consent's period and before any withdrawal (a
+        consent withdrawn on a day no longer covers that day)."""
+        if self.withdrawn_at is not None and timezone.localdate(self.withdrawn_at) <= day:
+            return False
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 

@@ -15,10 +15,12 @@ from agencies.codes import normalize_my_number
 from agencies.models import (
     AddresseeNumber,
     Case,
+    InformationItem,
     Institution,
     LinkageRequest,
     LinkageStatus,
     Person,
+    ProvisionCopy,
     StaffMember,
 )
 from agencies.mynumber_crypto import blind_index
@@ -230,3 +232,13 @@ def case_members_of(*, case: Case, organization_id: int) -> list[tuple[Person, s
         organization_id=organization_id, person_ids=[m.person_id for m in members]
     )
     return [(m.person, m.role, numbers.get(m.person_id, "")) for m in members]
+
+
+def own_copy(
+    *, institution: Institution, item: InformationItem, person: Person
+) -> ProvisionCopy | None:
+    """The institution's own 副本 of item about person (held under the person's 符号 there),
+    or None."""
+    return ProvisionCopy.objects.filter(
+        institution=institution, item=item, token__person=person
+    ).first()

@@ -26,6 +26,7 @@ from agencies.codes import with_local_government_check_digit
 from agencies.models import (
     AddresseeNumber,
     Affair,
+    Capacity,
     Department,
     InformationItem,
     Institution,
@@ -74,13 +75,15 @@ def _world() -> BenchWorld:
         organization=org,
         code="1310110000000001",
         kind=InstitutionKind.MUNICIPALITY_HEAD,
-        name="区長部局",
+        name="区長",
+        capacities=[Capacity.MUNICIPALITY_HEAD],
     )
     pension = Institution.objects.create(
         organization=pension_org,
         code="9901500000000001",
         kind=InstitutionKind.PENSION_SERVICE,
         name="日本年金機構",
+        capacities=[Capacity.PENSION_SERVICE],
     )
     affair = Affair.objects.create(
         code="JT01010000000214", name="児童手当の認定", basis=LegalBasis.STATUTORY
@@ -89,9 +92,9 @@ def _world() -> BenchWorld:
         code="TM00000000000002", name="年金給付関係情報", category="年金"
     )
     LinkageRule.objects.create(
-        requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
+        requester_capacity=Capacity.MUNICIPALITY_HEAD,
         affair=affair,
-        provider_kind=InstitutionKind.PENSION_SERVICE,
+        provider_capacity=Capacity.PENSION_SERVICE,
         item=item,
         valid_from=dt.date(2017, 11, 13),
     )

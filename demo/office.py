@@ -13,10 +13,10 @@ from typing import Any
 from agencies.models import (
     AddresseeNumber,
     Affair,
+    Capacity,
     Case,
     CaseMember,
     Institution,
-    InstitutionKind,
     LinkageRule,
     Person,
     StaffMember,
@@ -103,7 +103,9 @@ class World:
             i for i in self.institutions if provider_matches(rule, i) and i.pk != requester.pk
         ]
         same_org = [i for i in others if i.organization_id == requester.organization_id]
-        if same_org and rule.provider_kind != InstitutionKind.PREFECTURE_HEAD:
+        # A prefectural capacity is served by the prefecture for the residents of its towns.
+        prefectural = {Capacity.PREFECTURE_GOVERNOR, Capacity.WELFARE_AUTHORITY}
+        if same_org and rule.provider_capacity not in prefectural:
             return same_org[0]
         pref = requester.organization.prefecture_name
         same_pref = [i for i in others if pref and i.organization.prefecture_name == pref]

@@ -95,6 +95,12 @@ REASONS = {
             "The provider is reviewing the request; wait for the answer.",
         ),
         Reason(
+            "not_in_ordinance",
+            "事務手続「{affair}」での特定個人情報「{item}」の庁内利用は条例で定められていません。",
+            "The organisation's ordinance does not allow affair {affair} to use item {item} "
+            "internally.",
+        ),
+        Reason(
             "manual_answer",
             "情報提供者で手動応答の対象です。回答をお待ちください。",
             "The provider answers this item by hand; the request is held.",

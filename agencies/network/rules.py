@@ -54,21 +54,24 @@ def consent_required(*, item: InformationItem, affair: Affair) -> bool:
 
 
 def _side_matches(
-    rule_institution_id: int | None, rule_kind: str, institution: Institution
+    rule_institution_id: int | None, rule_capacity: str, institution: Institution
 ) -> bool:
+    if institution.merged_into_id is not None:
+        return False  # a merged institution takes no new part in linkage
     if rule_institution_id is not None:
         return rule_institution_id == institution.pk
-    return rule_kind == institution.kind
+    return institution.holds(rule_capacity)
 
 
 def requester_matches(rule: LinkageRule, requester: Institution) -> bool:
-    """Whether rule's requesting side is requester (named, or of its kind)."""
-    return _side_matches(rule.requester_institution_id, rule.requester_kind, requester)
+    """Whether rule's requesting side is requester (named, or holding its capacity)."""
+    return _side_matches(rule.requester_institution_id, rule.requester_capacity, requester)
 
 
 def provider_matches(rule: LinkageRule, provider: Institution) -> bool:
-    """Whether rule's providing side is provider (named, or of its kind)."""
-    return _side_matches(rule.provider_institution_id, rule.provider_kind, provider)
+    """Whether rule's providing side is provider (named, or holding its capacity): a row of
+    the table names exactly the institutions that hold its provider capacity."""
+    return _side_matches(rule.provider_institution_id, rule.provider_capacity, provider)
 
 
 def rules_for_requester(*, requester: Institution, affair_id: int) -> list[LinkageRule]:

@@ -38,10 +38,10 @@ from agencies.network.events import (
     request_entry,
 )
 from agencies.network.facts import PresentedOperator, linkage_facts
-from agencies.network.gate import provider_answer, refusal_reason
+from agencies.network.gate import internal_refusal_reason, provider_answer, refusal_reason
 from agencies.network.outcomes import LinkageOutcome
 from agencies.network.reasons import OPERATOR_NOT_ACCEPTED, NotAllowed, OperatorNotFound
-from agencies.selectors import person_by_addressee_number
+from agencies.selectors import own_copy, person_by_addressee_number
 from audit.ledger import PreparedEntry, entry_insert_from, entry_write
 from core.db import fetch_one, insert_returning_pk, insert_sql, insert_values, mark_inserted
 
@@ -269,12 +269,17 @@ def internal_transfer_send(
     addressee_number: str | None = None,
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
-    """庁内連携: use data of another affair of the staff member's own institution
+    """庁内連携: use, for affair, data of another affair of the staff member's own institution
     (from_affair; None for a register that is no affair, such as the 住民基本台帳).
 
-    It does not pass the network gate (no permitted table, no 符号) but is recorded as its own
-    event type, so that residents see it on its own tab. The staff member must still be
-    assigned to the affair the data is used for.
+    It does not pass the network (no permitted table, no 符号): what allows it is the
+    organisation's ordinance (条例で定める庁内利用, OrdinanceRule) in force on the day, for this
+    using affair, item and providing affair; outside it the transfer is refused
+    (not_in_ordinance). The staff member must be assigned to the using affair, and the case,
+    if one is named, must be open in their department for that affair. Inside the ordinance
+    the data comes from the institution's own records (its 副本 of the item), like a network
+    answer: provided, or not found. Every outcome is recorded as its own event type
+    (internal.transfer), which residents see on its own tab.
     """
     moment = now or timezone.now()
     institution = staff.institution
@@ -299,12 +304,19 @@ def internal_transfer_send(
         requested_at=moment,
         answered_at=moment,
     )
-    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
-        request.status, request.reason = LinkageStatus.REFUSED, "staff_not_assigned"
-    elif subject is None:
-        request.status, request.reason = LinkageStatus.REFUSED, "subject_not_found"
+    reason = internal_refusal_reason(
+        staff=staff, affair=affair, from_affair=from_affair, item=item, case=case, moment=moment
+    )
+    if not reason and subject is None:
+        reason = "subject_not_found"
+    if reason or subject is None:
+        request.status, request.reason = LinkageStatus.REFUSED, reason
     else:
-        request.status = LinkageStatus.PROVIDED
+        copy = own_copy(institution=institution, item=item, person=subject)
+        if copy is None:
+            request.status = LinkageStatus.NOT_FOUND
+        else:
+            request.status, request.payload = LinkageStatus.PROVIDED, copy.payload
     request.save()
     record_request(request, INTERNAL_TRANSFER)
     return LinkageOutcome(request)

@@ -156,8 +156,8 @@ def test_staff_cases_consents_and_systems(world: str, tmp_path: Path) -> None:
     for member in assigned.prefetch_related("assigned_affairs")[:40]:
         assert member.department.institution_id == member.institution_id
         for affair in member.assigned_affairs.all():
-            kinds = set(affair.rules.values_list("requester_kind", flat=True))
-            assert member.institution.kind in kinds, (member, affair)
+            capacities = set(affair.rules.values_list("requester_capacity", flat=True))
+            assert capacities & set(member.institution.capacities), (member, affair)
 
     users = get_user_model().objects
     assert users.get(username="admin").is_superuser

@@ -127,13 +127,13 @@ def test_pagination_is_fifty_a_page(world, resident_client):
 def test_a_later_event_type_shows_through_the_generic_presenter(world, resident, resident_client):
     # As another app would register an event type the portal has never heard of.
     register_event(
-        "archive.viewed",
+        "test.viewed",
         fields={"institution": text(r"[0-9]{16}"), "staff": text(r"ST[0-9A-F]{16}")},
         required=("institution",),
         summary="a clerk viewed the person's archived record (test)",
     )
     ledger_append(
-        event_type="archive.viewed",
+        event_type="test.viewed",
         fields={"institution": world.mayor.code, "staff": world.clerk.audit_pseudonym},
         subject=subject_pseudonym(str(resident.person.public_id)),
     )

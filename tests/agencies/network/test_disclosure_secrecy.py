@@ -22,6 +22,7 @@ from tests.support.factories import (
     StaffFactory,
     issue_token,
     my_number_for,
+    withdraw_token,
 )
 from tests.support.factories import request_body as body
 from tests.support.world import agency_client
@@ -73,7 +74,7 @@ def no_pension_copy(world):
 
 
 def no_requester_token(world):
-    world.person.tokens.filter(institution=world.mayor).delete()
+    withdraw_token(world.mayor, world.person)
 
 
 # (setup of the world, overrides of the request body): one row per outcome the requester sees.

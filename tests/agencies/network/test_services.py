@@ -11,9 +11,9 @@ import time_machine
 from django.db import DatabaseError, connection, transaction
 
 from agencies.models import (
+    Capacity,
     Case,
     Consent,
-    InstitutionKind,
     LinkageRequest,
     LinkageRule,
     LinkageStatus,
@@ -32,6 +32,7 @@ from tests.support.factories import (
     my_number_for,
     send_request,
     transfer_internally,
+    withdraw_token,
 )
 
 NOW = dt.datetime(2026, 6, 10, 1, 30, tzinfo=dt.UTC)  # a Wednesday, 10:30 in Tokyo
@@ -85,9 +86,9 @@ def test_subject_by_my_number_through_the_blind_index(world):
 def test_each_refusal_has_its_reason_and_is_recorded(world, overrides, code):
     world.unassigned = AffairFactory()
     LinkageRule.objects.create(
-        requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
+        requester_capacity=Capacity.MUNICIPALITY_HEAD,
         affair=world.unassigned,
-        provider_kind=InstitutionKind.PENSION_SERVICE,
+        provider_capacity=Capacity.PENSION_SERVICE,
         item=world.pension_item,
         valid_from=dt.date(2017, 11, 13),
     )
@@ -154,7 +155,7 @@ def test_the_requesters_own_institution_is_not_asked_over_the_network(world):
 
 
 def test_no_token_at_the_requester(world):
-    world.person.tokens.filter(institution=world.mayor).delete()
+    withdraw_token(world.mayor, world.person)
     outcome = send(world)
     assert outcome.request.reason == "token_not_issued"
     assert outcome.message["ja"] == "符号が未取得です。"
