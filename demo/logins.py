@@ -18,7 +18,7 @@ DEMO_PASSWORD = "yaritori-demo"
 
 # (organisation slug, department code) of the staff logins worth showing in the tour.
 TOUR_LOGINS = [
-    ("sapporo", "1020"),
+    ("sapporo", "1060"),
     ("sapporo", "3010"),
     ("yokohama", "1050"),
     ("yokohama", "2010"),

@@ -605,11 +605,19 @@ class Loader:
                     subject=p,
                     moment=self.now,
                 )
+        # Each organisation numbers the people in its own records: the municipality its
+        # residents (団体内統合宛名番号), the prefecture those of its municipalities, a national
+        # body or an insurer the people it serves (as 日本年金機構 does by 基礎年金番号). A clerk
+        # names a person by that number, and the organisation's intermediate server knows
+        # their 符号.
         counters: dict[str, int] = defaultdict(int)
         numbers = []
         for r in self.residents:
-            counters[r.org] += 1
-            numbers.append((org_ids[r.org], r.person.pk, f"{100_000_000 + counters[r.org]:015d}"))
+            others = {code[:6] for code in self._token_institutions(r)} - {r.org}
+            orgs = [r.org, *sorted(others)]
+            for org in orgs:
+                counters[org] += 1
+                numbers.append((org_ids[org], r.person.pk, f"{100_000_000 + counters[org]:015d}"))
         insert_rows(AddresseeNumber, ("organization", "person", "number"), numbers)
 
     # -- 符号 and 副本 --
