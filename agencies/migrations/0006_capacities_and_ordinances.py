@@ -27,7 +27,7 @@ GOVERNOR = [
 # For bodies the old kinds did not tell apart ("national", "other"): by name.
 BY_NAME = [
     ("雇用", ["employment_security"]),
-    ("厚生労働", ["employment_security"]),
+    ("厚生労働", ["employment_security", "pension_service"]),
     ("法務", ["justice_minister"]),
     ("デジタル", ["public_funds_account_registry"]),
     ("内閣総理", ["public_funds_account_registry"]),

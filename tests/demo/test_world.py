@@ -113,7 +113,15 @@ def test_residents_households_tokens_and_copies(world: str) -> None:
     sizes = list(Household.objects.annotate(n=Count("members")).values_list("n", flat=True))
     assert max(sizes) > 1 and min(sizes) >= 1 and max(sizes) <= 6
     assert Person.objects.filter(relationship="子").exists()
-    assert AddresseeNumber.objects.count() == RESIDENTS
+    # Each resident is numbered by their municipality, and by every other organisation whose
+    # records hold them (a 符号 at one of its institutions).
+    municipal = AddresseeNumber.objects.filter(organization__kind="municipality")
+    assert municipal.count() == RESIDENTS
+    assert municipal.values("person").distinct().count() == RESIDENTS
+    for number in AddresseeNumber.objects.exclude(organization__kind="municipality")[:200]:
+        assert number.person.tokens.filter(
+            institution__organization_id=number.organization_id
+        ).exists()
     assert all(
         len(n) == 15 and n.isdigit()
         for n in AddresseeNumber.objects.values_list("number", flat=True)
