@@ -1,7 +1,7 @@
 """Reads of the portal: a resident's records from the ledger, their cards, mandates, enquiries.
 
 The records are the ledger's own entries about the resident (LedgerIntake by the subject
-pseudonym, an index), each read back with audit.entries.parse_leaf and shown through
+pseudonym, an index), each read back with audit.entries.read_leaf and shown through
 portal.presenters; names of institutions, affairs and items are joined from agencies'
 reference data. Entries carrying the 不開示 marker (nondisclosure: true) never leave this
 module: not in a list, a count, a facet, a CSV or a proof.
@@ -27,7 +27,7 @@ from agencies.models import (
     StaffMember,
 )
 from agencies.templatetags.bilingual import pick_language
-from audit.entries import LedgerRecord, parse_leaf, subject_pseudonym
+from audit.entries import LedgerRecord, read_leaf, subject_pseudonym
 from audit.ledger import retention_cutoff
 from audit.models import LedgerIntake
 from core.cache import ProcessCache
@@ -87,8 +87,9 @@ def reference_names() -> ReferenceNames:
 @lru_cache(maxsize=100_000)
 def _parse(leaf: str) -> LedgerRecord:
     # Leaves never change (the ledger is append-only), so a parsed leaf is valid forever;
-    # parsing is most of a list page's own work.
-    return parse_leaf(leaf)
+    # parsing is most of a list page's own work. The log's own rows are read without checking
+    # them again (read_leaf): the resident's browser verifies each shown record's leaf hash.
+    return read_leaf(leaf)
 
 
 def _disclosed(record: LedgerRecord) -> bool:
