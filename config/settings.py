@@ -18,6 +18,11 @@ from config.logconfig import log_level
 from core.keys import random_b64_key, random_keyring_line, secret_from_env_or_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The site-wide templates/ and locale/: beside config/ in the source tree, inside it
+# (config/site/, see setup.py) when the project runs from an installed wheel.
+SITE_DIR = Path(__file__).resolve().parent / "site"
+if not SITE_DIR.is_dir():
+    SITE_DIR = BASE_DIR
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -71,6 +76,8 @@ if YARITORI_DEMO:
     INSTALLED_APPS += ["demo", "bench"]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, answered before any host check, session or rate limit.
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.NoStoreMiddleware",
@@ -94,7 +101,7 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -184,7 +191,7 @@ LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:home"
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [SITE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
@@ -252,6 +259,9 @@ AUDIT_LOG_SIGNING_KEY = secret_from_env_or_file(
 )
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
 WITNESS_DIR = Path(env.str("WITNESS_DIR", default=str(VAR_DIR / "witness")))
+# /readyz fails when an entry waits for integration and the latest checkpoint is older than
+# this (seconds): the sequencer integrates within a second; a minute rides out its restart.
+HEALTH_SEQUENCER_MAX_AGE = env.int("HEALTH_SEQUENCER_MAX_AGE", default=60)
 
 # --- Headers: HSTS, CSP, referrer ---------------------------------------------------------------
 # Browsers that once saw the site over HTTPS refuse plain HTTP to it for a year. Django sends
