@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI and Redoc as static files of this site: no CDN (config/urls.py).
+    "drf_spectacular_sidecar",
     "axes",
     "csp",
     "config.apps.ProjectConfig",
@@ -275,7 +277,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # HTTPS needs from a browser that sends no Origin header.
 SECURE_REFERRER_POLICY = "same-origin"
 # Only this origin's own files: no inline script or style, no CDN, no plugin, no framing.
-# A view that needs more widens it for itself with csp.decorators (config/urls.py: /api/docs/).
+# A view that needs more widens it for itself with csp.decorators (config/urls.py: /api/docs/
+# may show data: images, nothing else).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -312,6 +315,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Agency linkage API and the public transparency-log endpoints.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging: one line per record to stderr -----------------------------------------------------
