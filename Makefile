@@ -46,8 +46,10 @@ run: $(STAMP)
 	$(BIN)/python manage.py seed_demo --if-empty --traffic 14
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py demo_banner --port $(PORT)
-	@# Plain http on 127.0.0.1: cookies without the Secure flag (docs/security.md).
-	DJANGO_SECURE_COOKIES=$${DJANGO_SECURE_COOKIES:-0} PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(PORT) \
+	@# Plain http on 127.0.0.1: cookies without the Secure flag (docs/security.md); logs as
+	@# readable text, not production's JSON lines (config/logging_json.py).
+	DJANGO_SECURE_COOKIES=$${DJANGO_SECURE_COOKIES:-0} LOG_FORMAT=$${LOG_FORMAT:-text} \
+		PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(PORT) \
 		exec $(BIN)/honcho -f Procfile start
 
 ## test: the whole suite (SQLite by default; DATABASE_URL switches to PostgreSQL).

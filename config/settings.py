@@ -9,12 +9,14 @@ Every setting is listed in deploy/env.example.
 from __future__ import annotations
 
 import datetime as dt
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
 
 from config.logconfig import log_level
+from config.logging_json import log_formatter
 from core.keys import random_b64_key, random_keyring_line, secret_from_env_or_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,6 +80,8 @@ if YARITORI_DEMO:
     INSTALLED_APPS += ["demo", "bench"]
 
 MIDDLEWARE = [
+    # The request's id (nginx's X-Request-ID or a new one) on every log record and the answer.
+    "config.logging_json.RequestIdMiddleware",
     # /healthz and /readyz, answered before any host check, session or rate limit.
     "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -321,35 +325,54 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: one line per record to stderr -----------------------------------------------------
-# Every handler masks My Numbers and API keys in what it writes (config.security.MaskingLogFilter).
+# LOG_FORMAT=json (the default: one JSON object per line, UTC times, request and task ids, for
+# a log collector) or text (readable, what `make run` sets); config/logging_json.py. Every
+# handler masks My Numbers and API keys in what it writes (config.security.MaskingLogFilter).
+# Every ERROR, from any logger, is also mailed to ADMINS (none by default; masked too).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "mask_secrets": {"()": "config.security.MaskingLogFilter"},
+        "request_context": {"()": "config.logging_json.RequestContextFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"default": {"()": log_formatter(LOG_FORMAT)}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["mask_secrets"],
+            "formatter": "default",
+            "filters": ["request_context", "mask_secrets"],
         },
-        # Django's error mails (to ADMINS, none by default), masked like the console.
+        # Django's error mails to ADMINS, masked like the console.
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",
             "filters": ["require_debug_false", "mask_secrets"],
         },
     },
-    "root": {"handlers": ["console"], "level": log_level(env.str("LOG_LEVEL", default="INFO"))},
+    "root": {
+        "handlers": ["console", "mail_admins"],
+        "level": log_level(env.str("LOG_LEVEL", default="INFO")),
+    },
     "loggers": {
-        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # Its records reach the root's handlers (console, mail_admins) like everyone's.
+        "django": {"level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
         # axes narrates every step at INFO; its warnings (failures, lockouts) stay.
         "axes": {"level": "WARNING"},
     },
 }
+# Who receives the error mails: "Name <address>, address, ..." (DJANGO_ADMINS), from
+# SERVER_EMAIL. Without any, errors are only logged.
+ADMINS = [
+    (name or address, address)
+    for name, address in getaddresses([env.str("DJANGO_ADMINS", default="")])
+    if address
+]
+SERVER_EMAIL = env.str("DJANGO_SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The Celery worker keeps the handlers above (JSON, masking, task ids) instead of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
