@@ -94,20 +94,27 @@ def check_broker() -> Check:
 
 def check_sequencer() -> Check:
     """The sequencer keeps up: the newest appended entry is integrated, or the latest
-    checkpoint is younger than HEALTH_SEQUENCER_MAX_AGE seconds.
+    checkpoint (before the first one, the first entry) is younger than
+    HEALTH_SEQUENCER_MAX_AGE seconds.
 
     The sequencer signs a checkpoint only when there is something new, so a checkpoint's age
-    alone would raise an alarm every quiet night; it counts only while an entry waits.
-    Two indexed look-ups, whatever the size of the log.
+    alone would raise an alarm every quiet night; it counts only while an entry waits. A few
+    indexed look-ups, whatever the size of the log.
     """
     from audit.models import Checkpoint, LedgerEntry, LedgerIntake
 
     threshold: float = settings.HEALTH_SEQUENCER_MAX_AGE
+    now = timezone.now()
     newest = LedgerIntake.objects.order_by("-id").values_list("id", flat=True).first()
     waiting = newest is not None and not LedgerEntry.objects.filter(intake_id=newest).exists()
     signed_at = Checkpoint.objects.order_by("-size").values_list("signed_at", flat=True).first()
-    age = None if signed_at is None else (timezone.now() - signed_at).total_seconds()
-    ok = not waiting or (age is not None and age <= threshold)
+    age = None if signed_at is None else (now - signed_at).total_seconds()
+    ok = True
+    if waiting:
+        since = signed_at
+        if since is None:  # never integrated anything: waiting since the first entry
+            since = LedgerIntake.objects.order_by("id").values_list("created_at", flat=True)[0]
+        ok = (now - since).total_seconds() <= threshold
     return {
         "ok": ok,
         "waiting": waiting,

@@ -204,6 +204,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# collectstatic writes each file under a name with its content's hash, plus a gzip copy:
+# browsers and nginx may keep them forever, and a new version is a new name. Pages then need
+# collectstatic's manifest (make run, the image and a deploy all run it); the test
+# suite uses the plain storage instead (config/test_settings.py).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- E-mail: files in var/mail unless EMAIL_URL names a server --------------------------------
 EMAIL_FILE_PATH = VAR_DIR / "mail"
@@ -263,6 +271,9 @@ def _new_log_signer() -> str:
 AUDIT_LOG_SIGNING_KEY = secret_from_env_or_file(
     "AUDIT_LOG_SIGNING_KEY", KEYS_DIR / "audit_log_signing_key", _new_log_signer
 )
+# Verifier keys ("name+keyid+base64", public) of the log's earlier signing keys: after a key
+# rotation, checkpoints signed before it still verify (docs/operations.md).
+AUDIT_LOG_PREVIOUS_VERIFIER_KEYS = env.list("AUDIT_LOG_PREVIOUS_VERIFIER_KEYS", default=[])
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
 WITNESS_DIR = Path(env.str("WITNESS_DIR", default=str(VAR_DIR / "witness")))
 # /readyz fails when an entry waits for integration and the latest checkpoint is older than

@@ -195,3 +195,18 @@ def test_the_probe_script_exits_by_status(live_server, db):
     assert probe.main(["healthcheck", f"{live_server.url}/no-such-page"]) == 1
     assert probe.main(["healthcheck", "http://127.0.0.1:1/readyz"]) == 1
     assert probe.main(["healthcheck", "file:///etc/passwd"]) == 2
+
+
+@pytest.mark.django_db
+def test_a_sequencer_that_never_ran_fails_once_the_first_entry_waited_too_long(client, settings):
+    settings.HEALTH_SEQUENCER_MAX_AGE = 60
+    t0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(t0, tick=False):
+        ledger_append(event_type=TEST_EVENT, fields={"outcome": "provided"})
+    with time_machine.travel(t0 + dt.timedelta(seconds=59), tick=False):
+        assert client.get("/readyz").status_code == 200
+    with time_machine.travel(t0 + dt.timedelta(seconds=90), tick=False):
+        # Steady traffic keeps the newest entry young; the wait counts from the first.
+        ledger_append(event_type=TEST_EVENT, fields={"outcome": "provided"})
+        sequencer = client.get("/readyz").json()["checks"]["sequencer"]
+        assert sequencer["ok"] is False and sequencer["checkpoint_age_s"] is None
