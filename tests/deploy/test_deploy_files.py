@@ -265,3 +265,34 @@ def test_check_deploy_with_env_example_warns_only_about_what_is_explained(tmp_pa
     assert settings.SILENCED_SYSTEM_CHECKS
     for check in settings.SILENCED_SYSTEM_CHECKS:
         assert f"`{check}`" in deploy, check
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="needs nginx")
+def test_the_nginx_configuration_is_accepted_by_nginx(tmp_path):
+    """`nginx -t` on deploy/nginx/yaritori.conf inside an http block, with a throwaway
+    certificate and log paths in tmp (the file's own paths need root and a real certificate)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key)),
+            *("-out", str(cert), "-subj", "/CN=yaritori.example.org", "-days", "1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    site = (DEPLOY / "nginx" / "yaritori.conf").read_text()
+    site = site.replace("/etc/letsencrypt/live/yaritori.example.org/fullchain.pem", str(cert))
+    site = site.replace("/etc/letsencrypt/live/yaritori.example.org/privkey.pem", str(key))
+    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
+    (tmp_path / "site.conf").write_text(site)
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n    include {tmp_path}/site.conf;\n}}\n"
+    )
+    result = subprocess.run(
+        ["nginx", "-t", "-c", str(main)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "proxy_set_header X-Request-ID $request_id;" in site
+    assert re.search(r"location ~ \^/\(healthz\|readyz\)\$ \{\s*allow 127\.0\.0\.1;", site)
