@@ -178,7 +178,9 @@ def test_an_error_from_any_logger_reaches_the_admins_masked(settings):
     assert "●●●●-●●●●-●●●●" in text
 
 
-@pytest.mark.django_db
+# Transactional: the loop closes its connection after a failure, as in production, which a
+# test wrapped in a transaction would not survive.
+@pytest.mark.django_db(transaction=True)
 def test_the_sequencer_logs_start_checkpoints_failures_and_recovery(monkeypatch, caplog, settings):
     from audit import sequencer
     from audit.ledger import ledger_integrate

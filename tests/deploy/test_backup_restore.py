@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,14 @@ def restored_db():
         admin.execute(f'CREATE DATABASE "{name}"')
     yield name
     with psycopg.connect(**_params(), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # DROP DATABASE waits until every backend of the cluster has closed the database's
+        # files; a backend of another database busy in a long COPY does not answer that until
+        # it is done. Bounded, then the copy is left for a later run rather than hang the suite.
+        admin.execute("SET statement_timeout = '120s'")
+        try:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except psycopg.errors.QueryCanceled:
+            warnings.warn(f"database {name} left behind: DROP DATABASE timed out", stacklevel=1)
 
 
 @pytest.mark.skipif(not shutil.which("pg_dump"), reason="needs pg_dump and pg_restore")
