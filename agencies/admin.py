@@ -283,3 +283,29 @@ class LinkageRequestAdmin(ReadOnlyAdmin):
     search_fields = ["request_id"]
     list_select_related = ["requester__organization", "provider__organization", "affair", "item"]
     raw_id_fields = ["subject", "case", "staff", "answered_by"]
+
+
+@admin.register(models.Batch)
+class BatchAdmin(ReadOnlyAdmin):
+    """Read-only: a batch is opened by agencies.batches.batch_open (recorded, batch.opened)
+    and sends through the network; its requests are listed under 情報照会."""
+
+    list_display = [
+        "opened_at",
+        "department",
+        "affair",
+        "item",
+        "provider",
+        "purpose",
+        "subject_count",
+        "finished_at",
+    ]
+    list_filter = ["purpose"]
+    search_fields = ["batch_id"]
+    exclude = ["subjects"]  # up to 5,000 宛名番号: the staff pages show the progress instead
+    list_select_related = [
+        "department__institution__organization",
+        "affair",
+        "item",
+        "provider__organization",
+    ]

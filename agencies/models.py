@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from agencies.codes import (
     validate_affair_code,
@@ -822,6 +823,17 @@ class LinkageRequest(models.Model):
         related_name="+",
         verbose_name="手動回答者 (Answered by)",
     )
+    # The 一括照会 that explains the request, as a case does (agencies.batches). Indexed only
+    # where set (see Meta), so the network's single requests do not pay for the index.
+    batch = models.ForeignKey(
+        "Batch",
+        db_index=False,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests",
+        verbose_name=_("Batch query"),
+    )
 
     class Meta:
         verbose_name = "情報照会 (Linkage request)"
@@ -837,7 +849,78 @@ class LinkageRequest(models.Model):
             models.Index(fields=["requester", "requested_at"]),
             models.Index(fields=["staff", "requested_at"]),
             models.Index(fields=["subject", "requested_at"]),
+            # A batch's progress (agencies.batches.batch_progress): its requests by outcome.
+            models.Index(
+                fields=["batch", "status"],
+                condition=Q(batch__isnull=False),
+                name="linkagerequest_batch_status",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.status}"
+
+
+MAX_BATCH_SUBJECTS = 5000  # a batch job's subjects; a yearly 現況 check is split beyond this
+
+
+class BatchPurpose(models.TextChoices):
+    """Why a department queries many residents at once (the ledger records the code)."""
+
+    STATUS_CHECK = "status_check", _("Yearly status check")
+    INCOME_UPDATE = "income_update", _("Yearly income update")
+    RENEWAL = "renewal", _("Renewal of a certificate")
+    ELIGIBILITY_REVIEW = "eligibility_review", _("Eligibility review")
+
+
+class Batch(models.Model):
+    """一括照会: a department's batch job of 情報照会 along one route (affair, item, provider)
+    for a list of its organisation's residents, e.g. the yearly 現況 check of 児童手当.
+
+    The batch is the reason behind its requests, as a case is: each request names it
+    (LinkageRequest.batch and the `batch` field of its ledger entry), and the network refuses a
+    request that names a batch of another department, affair or route. subjects holds the
+    residents' 宛名番号 in the order given, resolved when the batch was opened.
+    """
+
+    batch_id = models.UUIDField(_("Batch id"), default=uuid.uuid4, unique=True, editable=False)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="batches",
+        verbose_name=_("Department"),
+    )
+    affair = models.ForeignKey(
+        Affair, on_delete=models.PROTECT, related_name="batches", verbose_name=_("Affair")
+    )
+    item = models.ForeignKey(
+        InformationItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("Item")
+    )
+    provider = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="+", verbose_name=_("Provider")
+    )
+    purpose = models.CharField(_("Purpose"), max_length=32, choices=BatchPurpose.choices)
+    subjects = models.JSONField(_("Subjects (addressee numbers)"), default=list)
+    subject_count = models.PositiveIntegerField(_("Number of subjects"))
+    opened_by = models.ForeignKey(
+        StaffMember,
+        on_delete=models.PROTECT,
+        related_name="opened_batches",
+        verbose_name=_("Opened by"),
+    )
+    opened_at = models.DateTimeField(_("Opened at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("Every request sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Batch query")
+        verbose_name_plural = _("Batch queries")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(subject_count__gte=1) & Q(subject_count__lte=MAX_BATCH_SUBJECTS),
+                name="batch_subject_count_bounded",
+            )
+        ]
+        indexes = [models.Index(fields=["department", "opened_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.affair.name} {self.opened_at:%Y-%m-%d} ({self.subject_count})"

@@ -99,6 +99,8 @@ def _request_fields(request: LinkageRequest) -> dict[str, object]:
         fields["reason"] = request.reason
     if request.terminal:
         fields["terminal"] = request.terminal
+    if request.batch is not None:
+        fields["batch"] = str(request.batch.batch_id)
     return fields
 
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from agencies.models import (
     Affair,
+    Batch,
     Case,
     Consent,
     InformationItem,
@@ -25,6 +26,7 @@ from agencies.models import (
     ProvisionCopy,
     StaffMember,
 )
+from agencies.network.batches import batch_refusal_reason
 from agencies.network.facts import GateFacts
 from agencies.network.rules import consent_required, permitted_rules
 
@@ -40,6 +42,7 @@ def refusal_reason(
     item: InformationItem,
     facts: GateFacts,
     day: dt.date,
+    batch: Batch | None = None,
 ) -> str:
     """The first refusal reason that applies, or "" when the network lets the request pass."""
     if staff.institution_id != requester.pk:
@@ -55,6 +58,13 @@ def refusal_reason(
             return "case_affair_mismatch"
         if not case.is_open_at(moment):
             return "case_closed"
+    if batch is not None:
+        # A batch query explains its requests as a case does (agencies.network.batches).
+        reason = batch_refusal_reason(
+            batch=batch, staff=staff, affair=affair, item=item, provider=provider
+        )
+        if reason:
+            return reason
     if provider.pk == requester.pk:
         # The network links different institutions (機関); an institution's own data reaches
         # its other affairs by 庁内連携, which is recorded as its own event type.

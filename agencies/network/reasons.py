@@ -43,6 +43,23 @@ REASONS = {
             "Case {case} is not open (closed, or not yet opened) at the time of the request.",
         ),
         Reason(
+            "batch_other_department",
+            "指定された一括照会は照会者の担当課の一括照会ではありません。",
+            "The batch query named belongs to another department than the requesting staff "
+            "member's.",
+        ),
+        Reason(
+            "batch_affair_mismatch",
+            "指定された一括照会は事務手続「{affair}」の一括照会ではありません。",
+            "The batch query named is not a batch query of affair {affair}.",
+        ),
+        Reason(
+            "batch_route_mismatch",
+            "指定された一括照会は特定個人情報名「{item}」を情報提供者「{provider}」に照会する"
+            "一括照会ではありません。",
+            "The batch query named does not query item {item} of provider {provider}.",
+        ),
+        Reason(
             "wrong_institution",
             "照会元機関「{requester}」は職員の所属機関ではありません。",
             "Requesting institution {requester} is not the staff member's institution.",

@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from agencies.models import (
     Affair,
+    Batch,
     Case,
     InformationItem,
     Institution,
     LinkageRequest,
     LinkageStatus,
+    Person,
     ProvisionCopy,
     StaffMember,
     StaffRole,
@@ -103,6 +105,8 @@ def linkage_request_send(
     case: Case | None = None,
     addressee_number: str | None = None,
     my_number: str | None = None,
+    subject: Person | None = None,
+    batch: Batch | None = None,
     terminal: str = "",
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
@@ -115,8 +119,13 @@ def linkage_request_send(
     and the institution is the requester. A case must be open, of the operator's department
     and of the request's affair, or the request is refused and recorded.
 
-    The subject is named by the requester's 宛名番号, or by My Number through the blind
-    index. Every outcome (provided, no data, held, refused with a reason) is recorded in the
+    The subject is named by the requester's 宛名番号, by My Number through the blind index,
+    or given as a person the requester resolved in its own records beforehand (subject: the
+    gate still checks that it is in them). A batch (一括照会) explains the request as a case
+    does: it must be the operator's department's, of the request's affair and route, or the
+    request is refused and recorded; the request and its entry name it.
+
+    Every outcome (provided, no data, held, refused with a reason) is recorded in the
     same transaction as one ledger entry. The same request id sent again with the same
     parameters returns the first outcome and records nothing; with other parameters it is
     refused (request_id_reused, outcome.conflict), recorded, and not stored. Two sends of one
@@ -143,6 +152,8 @@ def linkage_request_send(
         "case": case,
         "addressee_number": addressee_number,
         "my_number": my_number,
+        "subject": subject,
+        "batch": batch,
         "terminal": terminal,
         "now": now,
     }
@@ -166,6 +177,8 @@ def _send(
     case: Case | None,
     addressee_number: str | None,
     my_number: str | None,
+    subject: Person | None,
+    batch: Batch | None,
     terminal: str,
     now: dt.datetime | None,
 ) -> LinkageOutcome | None:
@@ -180,6 +193,7 @@ def _send(
         item_id=item.pk,
         addressee_number=addressee_number,
         my_number=my_number,
+        subject=subject,
     )
     if isinstance(staff, PresentedOperator):
         if facts.staff is None:
@@ -189,7 +203,7 @@ def _send(
         staff, case = facts.staff, facts.case
     moment = now or timezone.now()
     day = timezone.localdate(moment)
-    subject = facts.subject
+    found = facts.subject
     request = LinkageRequest(
         request_id=request_id,
         kind="network",
@@ -199,7 +213,8 @@ def _send(
         affair=affair,
         item=item,
         case=case,
-        subject=subject,
+        batch=batch,
+        subject=found,
         terminal=terminal,
         requested_at=moment,
     )
@@ -215,6 +230,7 @@ def _send(
             provider=provider,
             requester=requester,
             case=case,
+            batch=batch,
         ):
             return LinkageOutcome(existing, replayed=True)
         reason = "request_id_reused"
@@ -229,14 +245,15 @@ def _send(
             item=item,
             facts=facts,
             day=day,
+            batch=batch,
         )
     if reason:
         request.status, request.reason = LinkageStatus.REFUSED, reason
-        request.nondisclosure = bool(subject and subject.is_protected_on(day))
+        request.nondisclosure = bool(found and found.is_protected_on(day))
         request.answered_at = moment
     else:
-        assert subject is not None  # the gate refuses an unknown subject
-        answer = provider_answer(copy=facts.copy, subject=subject, day=day)
+        assert found is not None  # the gate refuses an unknown subject
+        answer = provider_answer(copy=facts.copy, subject=found, day=day)
         request.status, request.reason = answer.status, answer.reason
         request.nondisclosure, request.payload = answer.nondisclosure, answer.payload
         if answer.status != LinkageStatus.HELD:
