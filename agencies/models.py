@@ -906,9 +906,9 @@ class Batch(models.Model):
         StaffMember,
         on_delete=models.PROTECT,
         related_name="opened_batches",
-        verbose_name=_("Opened by"),
+        verbose_name=_("Started by"),
     )
-    opened_at = models.DateTimeField(_("Opened at"), default=timezone.now)
+    opened_at = models.DateTimeField(_("Started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("Every request sent at"), null=True, blank=True)
 
     class Meta:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("cases/<int:case_id>/close/", views.case_close_view, name="case-close"),
     path("requests/", views.request_list, name="request-list"),
     path("requests/new/", views.request_new, name="request-new"),
+    path("requests/send/", views.request_send, name="request-send"),
     path("requests/<uuid:request_id>/", views.request_detail, name="request-detail"),
     path("held/", views.held_list, name="held-list"),
     path(

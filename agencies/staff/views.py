@@ -16,6 +16,7 @@ from typing import Concatenate, ParamSpec
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,12 +25,14 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from agencies import selectors
+from agencies.lookups import LookupNotAllowed, Subject, subject_lookup, subject_of_request
 from agencies.models import Case, LinkageRequest, LinkageStatus, StaffMember
 from agencies.network.outcomes import LinkageOutcome
 from agencies.network.reasons import NotAllowed
-from agencies.network.rules import permitted_routes
+from agencies.network.rules import Route, permitted_routes
 from agencies.network.services import DECIDING_ROLES, held_request_decide, linkage_request_send
 from agencies.services import CaseError, case_close, case_open, household_lookup
+from agencies.staff.confirm import QueryConfirmation, confirmation_read, confirmation_sign
 from agencies.staff.forms import CaseApplicantForm, CaseMembersForm, LinkageRequestForm
 from agencies.templatetags.bilingual import message_in_language
 
@@ -185,12 +188,12 @@ def case_close_view(request: HttpRequest, staff: StaffMember, case_id: int) -> H
     return redirect("staff:case-detail", case_id=case.pk)
 
 
-@sensitive_post_parameters("my_number")
-@staff_required
-@sensitive_variables("source", "data", "form")  # they hold the My Number typed
-def request_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
-    """The 情報照会 form: only the staff member's affairs and the items and providers the
-    permitted table allows for them today; from a case page, that case and its members."""
+def _query_form_context(
+    request: HttpRequest, staff: StaffMember
+) -> tuple[list[Route], QuerySet[Case], Case | None, list[tuple[str, str]]]:
+    """What the query form offers the staff member: the permitted routes of their affairs
+    today and their department's open cases; from a case page, that case, its routes and its
+    members (by 宛名番号)."""
     source = request.POST if request.method == "POST" else request.GET
     routes = permitted_routes(
         requester=staff.institution,
@@ -213,6 +216,19 @@ def request_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
             )
             if number
         ]
+    return routes, cases, fixed_case, members
+
+
+@sensitive_post_parameters("my_number")
+@staff_required
+@sensitive_variables("data", "form")  # they hold the My Number typed
+def request_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """The 情報照会 form: only the staff member's affairs and the items and providers the
+    permitted table allows for them today; from a case page, that case and its members.
+
+    Nothing is sent from here: a valid form shows who will be queried (request_confirm's
+    page), and only that page's signed confirmation sends (request_send)."""
+    routes, cases, fixed_case, members = _query_form_context(request, staff)
     initial = {"case": fixed_case, "member": request.GET.get("member", "")}
     form = LinkageRequestForm(
         request.POST if request.method == "POST" else None,
@@ -223,30 +239,121 @@ def request_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     )
     if form.is_bound and form.is_valid():
         data, route = form.cleaned_data, form.cleaned_data["route_obj"]
-        outcome = linkage_request_send(
-            staff=staff,
-            request_id=data["request_id"],
-            affair=route.affair,
-            item=route.item,
-            provider=route.provider,
-            case=data["case"],
-            addressee_number=data["member"] or data["addressee_number"] or None,
-            my_number=data["my_number"] or None,
-            terminal=_terminal(request),
-        )
-        if not outcome.conflict:
-            return redirect("staff:request-detail", request_id=outcome.request.request_id)
-        form.add_error(None, message_in_language(outcome.message))
-        # Sending the form again must be a new request, not the same refusal again.
-        fresh = request.POST.copy()
-        fresh["request_id"] = str(uuid.uuid4())
-        form.data = fresh
+        try:
+            subject = subject_lookup(
+                staff=staff,
+                affair=route.affair,
+                case=data["case"],
+                addressee_number=data["member"] or data["addressee_number"] or None,
+                my_number=data["my_number"] or None,
+            )
+        except LookupNotAllowed as exc:
+            form.add_error(None, str(exc))
+        else:
+            if subject is None:
+                field = "my_number" if data["my_number"] else "addressee_number"
+                if data["member"]:
+                    field = "member"
+                form.add_error(field, _("No resident of your organisation has this number."))
+            elif not subject.may_be_queried:
+                form.add_error(
+                    None,
+                    _(
+                        "The person with this number is not one this case concerns: a query "
+                        "under the case cannot be about them. Check the number against the "
+                        "application."
+                    ),
+                )
+            else:
+                return _confirmation_page(request, staff, form, route, subject)
     return render(
         request,
         "agencies/staff/request_new.html",
         {"staff": staff, "form": form, "case": fixed_case, "has_routes": bool(routes)},
         status=400 if form.is_bound else 200,
     )
+
+
+def _confirmation_page(
+    request: HttpRequest,
+    staff: StaffMember,
+    form: LinkageRequestForm,
+    route: Route,
+    subject: Subject,
+) -> HttpResponse:
+    data = form.cleaned_data
+    token = confirmation_sign(
+        QueryConfirmation(
+            request_id=data["request_id"],
+            route=route.key,
+            case_id=data["case"].pk if data["case"] is not None else None,
+            person_id=subject.person.pk,
+        ),
+        staff=staff,
+        terminal=_terminal(request),
+    )
+    return render(
+        request,
+        "agencies/staff/request_confirm.html",
+        {
+            "staff": staff,
+            "route": route,
+            "case": data["case"],
+            "subject": subject,
+            "confirmation": token,
+        },
+    )
+
+
+@require_POST
+@staff_required
+def request_send(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """Send the query the clerk confirmed: only with the confirmation page's token, of this
+    staff member and session, within its time (agencies.staff.confirm). Anything else sends
+    nothing and records nothing."""
+    confirmation = confirmation_read(
+        request.POST.get("confirmation", ""), staff=staff, terminal=_terminal(request)
+    )
+    routes = {
+        r.key: r
+        for r in permitted_routes(
+            requester=staff.institution,
+            affairs=list(staff.assigned_affairs.all()),
+            day=timezone.localdate(),
+        )
+    }
+    route = routes.get(confirmation.route) if confirmation is not None else None
+    if confirmation is None or route is None:
+        messages.error(
+            request,
+            _(
+                "The confirmation is missing, has expired, or no longer applies. Nothing was "
+                "sent: enter the query again and check the person shown."
+            ),
+        )
+        return redirect("staff:request-new")
+    case = (
+        selectors.case_of_staff(staff=staff, case_id=confirmation.case_id)
+        if confirmation.case_id is not None
+        else None
+    )
+    person = selectors.person_by_id(person_id=confirmation.person_id)
+    if (confirmation.case_id is not None and case is None) or person is None:
+        raise Http404(_("No such request for you."))
+    outcome = linkage_request_send(
+        staff=staff,
+        request_id=confirmation.request_id,
+        affair=route.affair,
+        item=route.item,
+        provider=route.provider,
+        case=case,
+        subject=person,
+        terminal=_terminal(request),
+    )
+    if outcome.conflict:
+        messages.error(request, message_in_language(outcome.message))
+        return redirect("staff:request-new")
+    return redirect("staff:request-detail", request_id=outcome.request.request_id)
 
 
 @staff_required
@@ -256,12 +363,20 @@ def request_detail(request: HttpRequest, staff: StaffMember, request_id: uuid.UU
     if found is None:
         raise Http404(_("No such request for you."))
     is_requester = found.requester_id == staff.institution_id
+    subject = None
+    if found.subject is not None and is_requester:
+        # Who was queried, as the confirmation showed them: the clerk checks the result
+        # against the right person.
+        subject = subject_of_request(
+            institution=staff.institution, person=found.subject, case=found.case
+        )
     return render(
         request,
         "agencies/staff/request_detail.html",
         {
             "staff": staff,
             "req": found,
+            "subject": subject,
             "message": LinkageOutcome(found).message_for(staff.institution_id),
             "payload": found.payload if is_requester else None,
             "is_requester": is_requester,

@@ -36,7 +36,9 @@ def test_staff_member_sends_a_query_and_reads_the_answer(world, live_server, pag
     route = f"{world.affair.pk}:{world.pension_item.pk}:{world.pension.pk}"
     page.select_option("#id_route", route)
     page.fill("#id_addressee_number", "000000000012345")
-    page.click("text=照会する")
+    page.click("text=次へ（照会対象者の確認）")
+    page.wait_for_selector("dl.subject")
+    page.click("text=この方について照会する")
     page.wait_for_selector(".payload")
     assert "老齢基礎年金" in page.inner_text(".payload")
     assert page.inner_text("h1 .status") == "提供済み"
