@@ -130,6 +130,38 @@ REASONS = {
 }
 
 
+# Why a provider may release a request held because its subject is 不開示 (a DV support
+# measure): the operator chooses one, explicitly, and the release's ledger entry records it
+# (decision_reason). Releasing such a record is the decision the measure exists to make hard.
+RELEASE_REASONS = {
+    r.code: r
+    for r in [
+        Reason(
+            "subject_own_application",
+            "照会元に確認し、支援措置を受けている本人の申請に基づく照会であることを確認した",
+            "Confirmed with the requester that the query serves the protected person's own "
+            "application",
+        ),
+        Reason(
+            "no_location_information",
+            "提供する情報に、本人の所在を推知させる情報が含まれないことを確認した",
+            "Confirmed that the answer holds nothing that reveals where the person lives",
+        ),
+        Reason(
+            "requester_handles_protection",
+            "照会元が支援措置を把握しており、回答を支援措置に沿って取り扱うことを確認した",
+            "Confirmed that the requester knows of the support measure and will handle the "
+            "answer accordingly",
+        ),
+        Reason(
+            "protection_ended",
+            "支援措置が終了していることを確認した",
+            "Confirmed that the support measure has ended",
+        ),
+    ]
+}
+
+
 class NotAllowed(Exception):
     """The acting staff member may not do this (e.g. release another provider's request)."""
 

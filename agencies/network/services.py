@@ -42,7 +42,12 @@ from agencies.network.events import (
 from agencies.network.facts import PresentedOperator, linkage_facts
 from agencies.network.gate import provider_answer, refusal_reason
 from agencies.network.outcomes import LinkageOutcome
-from agencies.network.reasons import OPERATOR_NOT_ACCEPTED, NotAllowed, OperatorNotFound
+from agencies.network.reasons import (
+    OPERATOR_NOT_ACCEPTED,
+    RELEASE_REASONS,
+    NotAllowed,
+    OperatorNotFound,
+)
 from agencies.selectors import person_by_addressee_number
 from audit.ledger import PreparedEntry, entry_insert_from, entry_write
 from core.db import fetch_one, insert_returning_pk, insert_sql, insert_values, mark_inserted
@@ -336,13 +341,17 @@ def held_request_decide(
     staff: StaffMember,
     request: LinkageRequest,
     release: bool,
+    decision_reason: str = "",
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
     """The provider's staff release (answer from the 副本) or decline a held request.
 
     Only provider operators (提供担当) and supervisors (所属長) of the providing institution may
     decide, and only once; a clerk who merely works there may not hand out a protected record.
-    The decision is its own ledger entry, linked to the request by related_request_id.
+    Releasing a request held because its subject is 不開示 needs a decision_reason of
+    RELEASE_REASONS, which the release's entry records; an unknown one is refused for any
+    release. The decision is its own ledger entry, linked to the request by
+    related_request_id.
     """
     # Lock the row alone (relations are read after): two provider staff deciding at once must
     # not both answer, and PostgreSQL cannot lock the nullable side of an outer join.
@@ -356,6 +365,10 @@ def held_request_decide(
         )
     if request.status != LinkageStatus.HELD:
         raise NotAllowed("この照会は保留中ではありません。 (This request is not held.)")
+    if release:
+        _check_release_reason(request, decision_reason)
+    elif decision_reason:
+        raise NotAllowed("提供しない場合に理由は選べません。 (A decline takes no reason.)")
     moment = now or timezone.now()
     request.answered_at, request.answered_by = moment, staff
     if release:
@@ -367,11 +380,23 @@ def held_request_decide(
     else:
         request.status, request.reason = LinkageStatus.DECLINED, "declined_by_provider"
     request.save(update_fields=["status", "reason", "payload", "answered_at", "answered_by"])
+    decision: dict[str, str] = {"decision_reason": decision_reason} if decision_reason else {}
     record_request(
         request,
         LINKAGE_RELEASE if release else LINKAGE_DECLINE,
         related_request_id=str(request.request_id),
         actor=staff.audit_pseudonym,
         request_id=str(uuid.uuid4()),
+        **decision,
     )
     return LinkageOutcome(request)
+
+
+def _check_release_reason(request: LinkageRequest, decision_reason: str) -> None:
+    if decision_reason and decision_reason not in RELEASE_REASONS:
+        raise NotAllowed("この理由は選択できません。 (Not a reason for a release.)")
+    if request.nondisclosure and not decision_reason:
+        raise NotAllowed(
+            "不開示の照会を提供するには、確認のうえ理由を選択してください。 "
+            "(Releasing a protected record needs a confirmation and a reason.)"
+        )

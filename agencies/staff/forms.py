@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from agencies.codes import normalize_my_number
 from agencies.models import Affair, Case, Person, StaffMember
+from agencies.network.reasons import RELEASE_REASONS
 from agencies.network.rules import Route
 
 if TYPE_CHECKING:
@@ -138,3 +140,24 @@ class LinkageRequestForm(forms.Form):
             )
         data["route_obj"] = self.routes.get(data.get("route", ""))
         return data
+
+
+class NondisclosureReleaseForm(forms.Form):
+    """Releasing a 不開示 request: the reason, chosen from the list, and an explicit
+    confirmation that the answer may go to the requester."""
+
+    decision_reason = forms.ChoiceField(widget=forms.RadioSelect, label=_("Reason for the release"))
+    confirmed = forms.BooleanField(
+        required=True,
+        label=_(
+            "I have checked that releasing this record does not put the protected person at "
+            "risk, and I take the decision."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        english = (get_language() or "ja").startswith("en")
+        cast(forms.ChoiceField, self.fields["decision_reason"]).choices = [
+            (code, reason.en if english else reason.ja) for code, reason in RELEASE_REASONS.items()
+        ]

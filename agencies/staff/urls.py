@@ -31,6 +31,11 @@ urlpatterns = [
         name="held-release",
     ),
     path(
+        "held/<uuid:request_id>/release/confirm/",
+        views.held_release_confirm,
+        name="held-release-confirm",
+    ),
+    path(
         "held/<uuid:request_id>/decline/",
         views.held_decide,
         {"release": False},

@@ -27,14 +27,19 @@ from django.views.decorators.http import require_POST
 from agencies import selectors
 from agencies.lookups import LookupNotAllowed, Subject, subject_lookup, subject_of_request
 from agencies.models import Case, LinkageRequest, LinkageStatus, StaffMember
-from agencies.network.outcomes import LinkageOutcome
+from agencies.network.outcomes import LinkageOutcome, nondisclosure_visible_to
 from agencies.network.reasons import NotAllowed
 from agencies.network.rules import Route, permitted_routes
 from agencies.network.services import DECIDING_ROLES, held_request_decide, linkage_request_send
 from agencies.services import CaseError, case_close, case_open, household_lookup
 from agencies.staff.confirm import QueryConfirmation, confirmation_read, confirmation_sign
-from agencies.staff.forms import CaseApplicantForm, CaseMembersForm, LinkageRequestForm
-from agencies.templatetags.bilingual import message_in_language
+from agencies.staff.forms import (
+    CaseApplicantForm,
+    CaseMembersForm,
+    LinkageRequestForm,
+    NondisclosureReleaseForm,
+)
+from agencies.templatetags.bilingual import message_in_language, pick_language
 
 P = ParamSpec("P")
 StaffView = Callable[Concatenate[HttpRequest, StaffMember, P], HttpResponse]
@@ -111,7 +116,7 @@ def case_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
             staff=staff, affair=applicant_form.cleaned_data["affair"], applicant=applicant
         )
     except CaseError as exc:
-        applicant_form.add_error("affair", str(exc))
+        applicant_form.add_error("affair", pick_language(str(exc)))
         return render(
             request,
             "agencies/staff/case_new.html",
@@ -135,7 +140,7 @@ def case_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
                 members=[(p, p.relationship or "世帯員") for p in household if p.pk in chosen],
             )
         except CaseError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, pick_language(str(exc)))
         else:
             messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
             return redirect("staff:case-detail", case_id=case.pk)
@@ -182,7 +187,7 @@ def case_close_view(request: HttpRequest, staff: StaffMember, case_id: int) -> H
     try:
         case_close(staff=staff, case=case)
     except CaseError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, pick_language(str(exc)))
     else:
         messages.success(request, _("Case %(ref)s closed.") % {"ref": case.reference})
     return redirect("staff:case-detail", case_id=case.pk)
@@ -377,7 +382,11 @@ def request_detail(request: HttpRequest, staff: StaffMember, request_id: uuid.UU
             "staff": staff,
             "req": found,
             "subject": subject,
-            "message": LinkageOutcome(found).message_for(staff.institution_id),
+            # Why a request is held (不開示 or a manual answer) only for those who decide it.
+            "message": LinkageOutcome(found).message_for(
+                staff.institution_id if staff.role in DECIDING_ROLES else None
+            ),
+            "nondisclosure": _sees_nondisclosure(staff, found) and found.nondisclosure,
             "payload": found.payload if is_requester else None,
             "is_requester": is_requester,
             "can_decide": _can_decide(staff, found),
@@ -403,18 +412,47 @@ def _can_decide(staff: StaffMember, found: LinkageRequest) -> bool:
     )
 
 
+def _sees_nondisclosure(staff: StaffMember, found: LinkageRequest) -> bool:
+    """Whether the page may tell this staff member that the request's subject is 不開示: only
+    the providing institution's operators and supervisors, who decide it
+    (outcomes.nondisclosure_visible_to), not a desk clerk who merely works there."""
+    return staff.role in DECIDING_ROLES and nondisclosure_visible_to(found, staff.institution_id)
+
+
 @staff_required
 def held_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
-    """The provider's queue of requests held for a manual answer."""
+    """The provider's queue of requests held for a manual answer, oldest first: how long each
+    has waited, who asked about whom, and, for those who decide, whether it is 不開示."""
+    held = list(selectors.held_requests_for(staff=staff).select_related("subject")[:500])
+    numbers = selectors.addressee_numbers_of(
+        organization_id=staff.institution.organization_id,
+        person_ids=[r.subject_id for r in held if r.subject_id is not None],
+    )
+    rows = [
+        {
+            "req": r,
+            "addressee_number": numbers.get(r.subject_id or 0, ""),
+            "nondisclosure": _sees_nondisclosure(staff, r) and r.nondisclosure,
+        }
+        for r in held
+    ]
     return render(
         request,
         "agencies/staff/held_list.html",
         {
             "staff": staff,
-            "held": selectors.held_requests_for(staff=staff)[:500],
+            "rows": rows,
             "may_decide": staff.role in DECIDING_ROLES,
+            "now": timezone.now(),
         },
     )
+
+
+def _held_or_404(staff: StaffMember, request_id: uuid.UUID) -> LinkageRequest:
+    held = selectors.request_asked_of(institution=staff.institution, request_id=request_id)
+    if held is None:
+        raise Http404(_("No such held request for your institution."))
+    return held
 
 
 @require_POST
@@ -422,15 +460,61 @@ def held_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
 def held_decide(
     request: HttpRequest, staff: StaffMember, request_id: uuid.UUID, release: bool
 ) -> HttpResponse:
-    """Release (answer from the 副本) or decline a held request of one's own institution."""
-    held = selectors.request_asked_of(institution=staff.institution, request_id=request_id)
-    if held is None:
-        raise Http404(_("No such held request for your institution."))
+    """Release (answer from the 副本) or decline a held request of one's own institution. A
+    不開示 request is released only from its confirmation page (held_release_confirm)."""
+    held = _held_or_404(staff, request_id)
+    if _can_decide(staff, held) and release and held.nondisclosure:
+        return redirect("staff:held-release-confirm", request_id=held.request_id)
     try:
         held_request_decide(staff=staff, request=held, release=release)
     except NotAllowed as exc:
-        messages.error(request, str(exc))
+        messages.error(request, pick_language(str(exc)))
     else:
         done = _("Released.") if release else _("Declined.")
         messages.success(request, done)
     return redirect("staff:held-list")
+
+
+@staff_required
+def held_release_confirm(
+    request: HttpRequest, staff: StaffMember, request_id: uuid.UUID
+) -> HttpResponse:
+    """Release a request held because its subject is 不開示: only after an explicit
+    confirmation and with a reason chosen from the list, which the release's ledger entry
+    records. Only the provider's operators and supervisors get here."""
+    held = _held_or_404(staff, request_id)
+    if staff.role not in DECIDING_ROLES or held.status != LinkageStatus.HELD:
+        messages.error(request, _("Only provider operators and supervisors may answer them."))
+        return redirect("staff:held-list")
+    form = NondisclosureReleaseForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            held_request_decide(
+                staff=staff,
+                request=held,
+                release=True,
+                decision_reason=form.cleaned_data["decision_reason"],
+            )
+        except NotAllowed as exc:
+            form.add_error(None, pick_language(str(exc)))
+        else:
+            messages.success(request, _("Released."))
+            return redirect("staff:held-list")
+    subject = held.subject
+    numbers = selectors.addressee_numbers_of(
+        organization_id=staff.institution.organization_id,
+        person_ids=[subject.pk] if subject is not None else [],
+    )
+    return render(
+        request,
+        "agencies/staff/held_release.html",
+        {
+            "staff": staff,
+            "req": held,
+            "subject": subject,
+            "addressee_number": numbers.get(subject.pk, "") if subject is not None else "",
+            "form": form,
+            "nondisclosure": _sees_nondisclosure(staff, held) and held.nondisclosure,
+        },
+        status=400 if form.is_bound else 200,
+    )
