@@ -16,6 +16,7 @@ from typing import Concatenate, ParamSpec
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,8 +26,17 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from agencies import selectors
+from agencies.batches import (
+    BatchError,
+    batch_of_staff,
+    batch_open,
+    batch_progress,
+    batches_of_staff,
+    batches_progress,
+    requests_of_batch,
+)
 from agencies.lookups import LookupNotAllowed, Subject, subject_lookup, subject_of_request
-from agencies.models import Case, LinkageRequest, LinkageStatus, StaffMember
+from agencies.models import Batch, Case, LinkageRequest, LinkageStatus, StaffMember
 from agencies.network.outcomes import LinkageOutcome, nondisclosure_visible_to
 from agencies.network.reasons import NotAllowed
 from agencies.network.rules import Route, permitted_routes
@@ -34,11 +44,13 @@ from agencies.network.services import DECIDING_ROLES, held_request_decide, linka
 from agencies.services import CaseError, case_close, case_open, household_lookup
 from agencies.staff.confirm import QueryConfirmation, confirmation_read, confirmation_sign
 from agencies.staff.forms import (
+    BatchForm,
     CaseApplicantForm,
     CaseMembersForm,
     LinkageRequestForm,
     NondisclosureReleaseForm,
 )
+from agencies.tasks import batch_send_enqueue
 from agencies.templatetags.bilingual import message_in_language, pick_language
 
 P = ParamSpec("P")
@@ -518,3 +530,103 @@ def held_release_confirm(
         },
         status=400 if form.is_bound else 200,
     )
+
+
+# --- 一括照会 (batch queries) ---------------------------------------------------------------
+
+
+@staff_required
+def batch_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """The department's batch queries, newest first, each with its progress."""
+    batches = list(batches_of_staff(staff=staff)[:200])
+    progress = batches_progress(batches)
+    return render(
+        request,
+        "agencies/staff/batch_list.html",
+        {"staff": staff, "rows": [(b, progress[b.pk]) for b in batches]},
+    )
+
+
+@staff_required
+def batch_new(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """Open a batch query (一括照会) for the department: one route the permitted table allows
+    for the staff member's affairs today, a purpose, and the residents' 宛名番号. Sending
+    starts in the background (agencies.tasks.batch_send_task)."""
+    routes = permitted_routes(
+        requester=staff.institution,
+        affairs=list(staff.assigned_affairs.all()),
+        day=timezone.localdate(),
+    )
+    form = BatchForm(request.POST if request.method == "POST" else None, routes=routes)
+    if form.is_bound and form.is_valid():
+        data, route = form.cleaned_data, form.cleaned_data["route_obj"]
+        try:
+            batch = batch_open(
+                staff=staff,
+                affair=route.affair,
+                item=route.item,
+                provider=route.provider,
+                purpose=data["purpose"],
+                addressee_numbers=data["subjects"],
+            )
+        except BatchError as exc:
+            form.add_error(exc.field, str(exc.message))
+        else:
+            _start_sending(request, batch.pk)
+            messages.success(request, _("Batch query opened."))
+            return redirect("staff:batch-detail", batch_id=batch.pk)
+    return render(
+        request,
+        "agencies/staff/batch_new.html",
+        {"staff": staff, "form": form, "has_routes": bool(routes)},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _start_sending(request: HttpRequest, batch_pk: int) -> None:
+    # After the commit, so the worker finds the batch; a queue that cannot be reached leaves
+    # the batch to be resumed from its page.
+    def enqueue() -> None:
+        if not batch_send_enqueue(batch_pk):
+            messages.warning(
+                request,
+                _("Sending could not start now. Resume it from this page later."),
+            )
+
+    transaction.on_commit(enqueue)
+
+
+def _batch_or_404(staff: StaffMember, batch_id: int) -> Batch:
+    batch = batch_of_staff(staff=staff, batch_id=batch_id)
+    if batch is None:
+        raise Http404(_("No such batch query in your department."))
+    return batch
+
+
+@staff_required
+def batch_detail(request: HttpRequest, staff: StaffMember, batch_id: int) -> HttpResponse:
+    """A batch query: what it asks, its progress, and its requests (refused ones first)."""
+    batch = _batch_or_404(staff, batch_id)
+    return render(
+        request,
+        "agencies/staff/batch_detail.html",
+        {
+            "staff": staff,
+            "batch": batch,
+            "progress": batch_progress(batch),
+            "refused": requests_of_batch(batch=batch, status=LinkageStatus.REFUSED)[:100],
+            "requests": requests_of_batch(batch=batch)[:100],
+        },
+    )
+
+
+@require_POST
+@staff_required
+def batch_resume(request: HttpRequest, staff: StaffMember, batch_id: int) -> HttpResponse:
+    """Start sending a batch's remaining requests again (after a stop): nothing already sent
+    is sent twice."""
+    batch = _batch_or_404(staff, batch_id)
+    if batch_progress(batch).remaining:
+        _start_sending(request, batch.pk)
+        messages.success(request, _("Sending resumed."))
+    return redirect("staff:batch-detail", batch_id=batch.pk)

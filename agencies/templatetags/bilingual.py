@@ -8,6 +8,9 @@ import re
 from django import template
 from django.utils.translation import get_language
 
+from agencies.models import LinkageRequest
+from agencies.network.outcomes import LinkageOutcome
+
 register = template.Library()
 
 _BILINGUAL = re.compile(r"^(?P<ja>.+?) \((?P<en>[^()]+)\)$")
@@ -37,3 +40,9 @@ def message_in_language(message: dict[str, str] | None) -> str:
         return ""
     language = get_language() or "ja"
     return message["en"] if language.startswith("en") else message["ja"]
+
+
+@register.filter
+def refusal_message(request: LinkageRequest) -> str:
+    """The network's message on a request, as its requester sees it, in the active language."""
+    return message_in_language(LinkageOutcome(request).message)
