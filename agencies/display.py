@@ -11,11 +11,16 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils.formats import date_format
-from django.utils.translation import get_language, pgettext
+from django.utils.translation import get_language, gettext_noop, pgettext
+from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Institution, InstitutionKind, OrganizationKind
 
 MASK = "●"
+
+# Django's label suffix ("Name:") is a message of its own; kept in the catalogue here so that
+# Japanese forms, the staff pages' and the admin's, write it full-width (氏名：).
+LABEL_SUFFIX = gettext_noop(":")
 
 # (first day, era): the eras of the Gregorian dates a resident's birth can have.
 _ERAS = [
@@ -85,3 +90,36 @@ def official_name(institution: Institution) -> str:
     if kind == InstitutionKind.PENSION_SERVICE:
         return "日本年金機構"
     return institution.name
+
+
+# Short labels of the network's refusal and hold reasons, for lists and filters (the full
+# messages, with the request's codes, are agencies.network.reasons.REASONS).
+REASON_LABELS = {
+    "staff_not_assigned": _("Affair not assigned to the staff member"),
+    "case_other_department": _("Case of another department"),
+    "case_affair_mismatch": _("Case of another affair"),
+    "case_closed": _("Case not open"),
+    "batch_other_department": _("Batch query of another department"),
+    "batch_affair_mismatch": _("Batch query of another affair"),
+    "batch_route_mismatch": _("Batch query of another item or provider"),
+    "wrong_institution": _("Not the staff member's institution"),
+    "affair_not_notified": _("Independent-use affair not notified"),
+    "not_in_permitted_table": _("Not in the permitted table"),
+    "rule_not_valid_on_date": _("Permission not in force on the day"),
+    "consent_missing": _("No consent of the person"),
+    "subject_not_found": _("No such person"),
+    "token_not_issued": _("No token (符号) issued"),
+    "request_id_reused": _("Request id already used"),
+    "provider_is_requester": _("Provider is the requester itself"),
+    "held": _("Under review by the provider"),
+    "manual_answer": _("Manual answer"),
+    "nondisclosure": _("Non-disclosure (不開示)"),
+    "declined_by_provider": _("Declined by the provider"),
+}
+
+
+def reason_label(code: str) -> str:
+    """A refusal or hold reason as a short phrase in the page's language ("" for none)."""
+    if not code:
+        return ""
+    return str(REASON_LABELS.get(code, code))

@@ -1,7 +1,8 @@
 """The linkage network's domain model (情報提供ネットワークシステムのモック).
 
-Every model names its Japanese term. Labels are bilingual ("日本語 (English)") so the admin
-reads the same for a Japanese-speaking operator and an outside reviewer.
+Every model names its Japanese term. Labels are written in English and translated through the
+catalogue (locale/ja), so the admin reads as a Japanese municipal system writes it, and in
+English for an outside reviewer.
 """
 
 from __future__ import annotations
@@ -23,29 +24,29 @@ from agencies.codes import (
 
 
 class OrganizationKind(models.TextChoices):
-    MUNICIPALITY = "municipality", "市区町村 (Municipality)"
-    PREFECTURE = "prefecture", "都道府県 (Prefecture)"
-    NATIONAL = "national", "国の機関 (National body)"
-    INSURER = "insurer", "医療保険者等 (Insurer)"
+    MUNICIPALITY = "municipality", _("Municipality")
+    PREFECTURE = "prefecture", _("Prefecture")
+    NATIONAL = "national", _("National body")
+    INSURER = "insurer", _("Insurer")
 
 
 class Organization(models.Model):
     """団体: a local government, national body or insurer, identified by its 団体コード."""
 
     code = models.CharField(
-        "団体コード (Organisation code)",
+        _("Organisation code"),
         max_length=6,
         unique=True,
         validators=[validate_local_government_code],
     )
-    kind = models.CharField("種別 (Kind)", max_length=16, choices=OrganizationKind.choices)
-    name = models.CharField("名称 (Name)", max_length=100)
-    name_en = models.CharField("英語名 (English name)", max_length=100, blank=True)
-    prefecture_name = models.CharField("都道府県 (Prefecture)", max_length=10, blank=True)
+    kind = models.CharField(_("Kind"), max_length=16, choices=OrganizationKind.choices)
+    name = models.CharField(_("Name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    prefecture_name = models.CharField(_("Prefecture"), max_length=10, blank=True)
 
     class Meta:
-        verbose_name = "団体 (Organisation)"
-        verbose_name_plural = "団体 (Organisations)"
+        verbose_name = _("Organisation")
+        verbose_name_plural = _("Organisations")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -55,13 +56,13 @@ class Organization(models.Model):
 class InstitutionKind(models.TextChoices):
     """The requester/provider kinds of the permitted table (別表第二の照会者・提供者の区分)."""
 
-    MUNICIPALITY_HEAD = "municipality_head", "市町村長 (Mayor's office)"
-    PREFECTURE_HEAD = "prefecture_head", "都道府県知事等 (Governor's office)"
-    BOARD_OF_EDUCATION = "board_of_education", "教育委員会 (Board of education)"
-    NATIONAL = "national", "国の行政機関 (National ministry)"
-    PENSION_SERVICE = "pension_service", "日本年金機構 (Japan Pension Service)"
-    HEALTH_INSURER = "health_insurer", "医療保険者 (Health insurer)"
-    OTHER = "other", "その他 (Other)"
+    MUNICIPALITY_HEAD = "municipality_head", _("Mayor (municipality)")
+    PREFECTURE_HEAD = "prefecture_head", _("Governor and equivalents")
+    BOARD_OF_EDUCATION = "board_of_education", _("Board of education")
+    NATIONAL = "national", _("National ministry")
+    PENSION_SERVICE = "pension_service", _("Japan Pension Service")
+    HEALTH_INSURER = "health_insurer", _("Health insurer")
+    OTHER = "other", _("Other")
 
 
 class Institution(models.Model):
@@ -74,15 +75,15 @@ class Institution(models.Model):
         Organization,
         on_delete=models.PROTECT,
         related_name="institutions",
-        verbose_name="団体 (Organisation)",
+        verbose_name=_("Organisation"),
     )
-    code = models.CharField("機関コード (Institution code)", max_length=16, unique=True)
-    kind = models.CharField("区分 (Kind)", max_length=24, choices=InstitutionKind.choices)
-    name = models.CharField("名称 (Name)", max_length=100)
+    code = models.CharField(_("Institution code"), max_length=16, unique=True)
+    kind = models.CharField(_("Institution kind"), max_length=24, choices=InstitutionKind.choices)
+    name = models.CharField(_("Name"), max_length=100)
 
     class Meta:
-        verbose_name = "機関 (Institution)"
-        verbose_name_plural = "機関 (Institutions)"
+        verbose_name = _("Institution")
+        verbose_name_plural = _("Institutions")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -99,14 +100,14 @@ class Department(models.Model):
         Institution,
         on_delete=models.PROTECT,
         related_name="departments",
-        verbose_name="機関 (Institution)",
+        verbose_name=_("Institution"),
     )
-    code = models.CharField("部署コード (Department code)", max_length=20)
-    name = models.CharField("名称 (Name)", max_length=100)
+    code = models.CharField(_("Department code"), max_length=20)
+    name = models.CharField(_("Name"), max_length=100)
 
     class Meta:
-        verbose_name = "課 (Department)"
-        verbose_name_plural = "課 (Departments)"
+        verbose_name = _("Department")
+        verbose_name_plural = _("Departments")
         constraints = [
             models.UniqueConstraint(fields=["institution", "code"], name="department_code_unique")
         ]
@@ -116,8 +117,8 @@ class Department(models.Model):
 
 
 class LegalBasis(models.TextChoices):
-    STATUTORY = "statutory", "法定事務 (Statutory affair)"
-    INDEPENDENT = "independent", "独自利用事務 (Independent-use affair)"
+    STATUTORY = "statutory", _("Statutory affair")
+    INDEPENDENT = "independent", _("Independent-use affair")
 
 
 class Affair(models.Model):
@@ -129,31 +130,31 @@ class Affair(models.Model):
     """
 
     code = models.CharField(
-        "事務手続コード (Affair code)",
+        _("Affair code"),
         max_length=16,
         unique=True,
         validators=[validate_affair_code],
     )
-    name = models.CharField("名称 (Name)", max_length=200)
-    basis = models.CharField("根拠 (Legal basis)", max_length=12, choices=LegalBasis.choices)
-    statute = models.CharField("根拠法令 (Statute)", max_length=200, blank=True)
-    table_row = models.CharField("別表第二の項 (Table row)", max_length=10, blank=True)
+    name = models.CharField(_("Name"), max_length=200)
+    basis = models.CharField(_("Legal basis"), max_length=12, choices=LegalBasis.choices)
+    statute = models.CharField(_("Statute"), max_length=200, blank=True)
+    table_row = models.CharField(_("Row of the permitted table"), max_length=10, blank=True)
     owner_organization = models.ForeignKey(
         Organization,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="independent_affairs",
-        verbose_name="条例制定団体 (Ordinance owner)",
-        help_text="独自利用事務のみ (independent-use affairs only)",
+        verbose_name=_("Ordinance owner"),
+        help_text=_("Independent-use affairs only"),
     )
-    ordinance = models.CharField("条例 (Ordinance)", max_length=200, blank=True)
-    notification_number = models.CharField("届出番号 (Notification no.)", max_length=40, blank=True)
-    notified_on = models.DateField("届出日 (Notified on)", null=True, blank=True)
+    ordinance = models.CharField(_("Ordinance"), max_length=200, blank=True)
+    notification_number = models.CharField(_("Notification number"), max_length=40, blank=True)
+    notified_on = models.DateField(_("Notified on"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "事務 (Affair)"
-        verbose_name_plural = "事務 (Affairs)"
+        verbose_name = _("Affair")
+        verbose_name_plural = _("Affairs")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -181,23 +182,23 @@ class InformationItem(models.Model):
     """
 
     code = models.CharField(
-        "特定個人情報名コード (Item code)",
+        _("Item code"),
         max_length=16,
         unique=True,
         validators=[validate_item_code],
     )
-    name = models.CharField("名称 (Name)", max_length=200)
-    category = models.CharField("情報区分 (Category)", max_length=60)
+    name = models.CharField(_("Name"), max_length=200)
+    category = models.CharField(_("Category"), max_length=60)
     consent_affairs = models.ManyToManyField(
         Affair,
         blank=True,
         related_name="consent_items",
-        verbose_name="本人同意が必要な事務 (Affairs needing consent)",
+        verbose_name=_("Affairs needing consent"),
     )
 
     class Meta:
-        verbose_name = "特定個人情報 (Information item)"
-        verbose_name_plural = "特定個人情報 (Information items)"
+        verbose_name = _("Information item")
+        verbose_name_plural = _("Information items")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -214,13 +215,13 @@ class LinkageRule(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="情報照会者 (Requester)",
+        verbose_name=_("Requester"),
     )
     requester_kind = models.CharField(
-        "照会者区分 (Requester kind)", max_length=24, choices=InstitutionKind.choices, blank=True
+        _("Requester kind"), max_length=24, choices=InstitutionKind.choices, blank=True
     )
     affair = models.ForeignKey(
-        Affair, on_delete=models.PROTECT, related_name="rules", verbose_name="事務 (Affair)"
+        Affair, on_delete=models.PROTECT, related_name="rules", verbose_name=_("Affair")
     )
     provider_institution = models.ForeignKey(
         Institution,
@@ -228,25 +229,25 @@ class LinkageRule(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="情報提供者 (Provider)",
+        verbose_name=_("Provider"),
     )
     provider_kind = models.CharField(
-        "提供者区分 (Provider kind)", max_length=24, choices=InstitutionKind.choices, blank=True
+        _("Provider kind"), max_length=24, choices=InstitutionKind.choices, blank=True
     )
     item = models.ForeignKey(
         InformationItem,
         on_delete=models.PROTECT,
         related_name="rules",
-        verbose_name="特定個人情報 (Item)",
+        verbose_name=_("Item"),
     )
-    valid_from = models.DateField("適用開始日 (Valid from)")
-    valid_to = models.DateField("適用終了日 (Valid to)", null=True, blank=True)
-    table_row = models.CharField("項 (Row)", max_length=10, blank=True)
-    source = models.CharField("出典 (Source)", max_length=300, blank=True)
+    valid_from = models.DateField(_("In force from"))
+    valid_to = models.DateField(_("In force until"), null=True, blank=True)
+    table_row = models.CharField(_("Row"), max_length=10, blank=True)
+    source = models.CharField(_("Source"), max_length=300, blank=True)
 
     class Meta:
-        verbose_name = "連携許可 (Permitted linkage)"
-        verbose_name_plural = "連携許可表 (Permitted table)"
+        verbose_name = _("Permitted linkage")
+        verbose_name_plural = _("Permitted table")
         constraints = [
             models.CheckConstraint(
                 condition=(Q(requester_institution__isnull=True) & ~Q(requester_kind=""))
@@ -276,8 +277,8 @@ class LinkageRule(models.Model):
 
 
 class Sex(models.TextChoices):
-    MALE = "1", "男 (Male)"
-    FEMALE = "2", "女 (Female)"
+    MALE = "1", _("Male")
+    FEMALE = "2", _("Female")
 
 
 class Household(models.Model):
@@ -287,14 +288,14 @@ class Household(models.Model):
         Organization,
         on_delete=models.PROTECT,
         related_name="households",
-        verbose_name="住所地の団体 (Municipality)",
+        verbose_name=_("Municipality of residence"),
     )
-    number = models.CharField("世帯番号 (Household no.)", max_length=20)
-    address = models.CharField("住所 (Address)", max_length=200)
+    number = models.CharField(_("Household number"), max_length=20)
+    address = models.CharField(_("Address"), max_length=200)
 
     class Meta:
-        verbose_name = "世帯 (Household)"
-        verbose_name_plural = "世帯 (Households)"
+        verbose_name = _("Household")
+        verbose_name_plural = _("Households")
         constraints = [
             models.UniqueConstraint(fields=["organization", "number"], name="household_unique")
         ]
@@ -311,50 +312,44 @@ class Person(models.Model):
     不開示 protection (DV 支援措置 etc.) hides the person's records from disclosure and proxies.
     """
 
-    public_id = models.UUIDField(
-        "公開ID (Public id)", default=uuid.uuid4, unique=True, editable=False
-    )
-    family_name = models.CharField("氏 (Family name)", max_length=40)
-    given_name = models.CharField("名 (Given name)", max_length=40)
-    family_name_kana = models.CharField("氏（カナ） (Family name, kana)", max_length=60)
-    given_name_kana = models.CharField("名（カナ） (Given name, kana)", max_length=60)
-    sex = models.CharField("性別 (Sex)", max_length=1, choices=Sex.choices)
-    date_of_birth = models.DateField("生年月日 (Date of birth)")
-    postal_code = models.CharField("郵便番号 (Postal code)", max_length=8, blank=True)
-    address = models.CharField("住所 (Address)", max_length=200)
+    public_id = models.UUIDField(_("Public id"), default=uuid.uuid4, unique=True, editable=False)
+    family_name = models.CharField(_("Family name"), max_length=40)
+    given_name = models.CharField(_("Given name"), max_length=40)
+    family_name_kana = models.CharField(_("Family name, kana"), max_length=60)
+    given_name_kana = models.CharField(_("Given name, kana"), max_length=60)
+    sex = models.CharField(_("Sex"), max_length=1, choices=Sex.choices)
+    date_of_birth = models.DateField(_("Date of birth"))
+    postal_code = models.CharField(_("Postal code"), max_length=8, blank=True)
+    address = models.CharField(_("Address"), max_length=200)
     household = models.ForeignKey(
         Household,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="members",
-        verbose_name="世帯 (Household)",
+        verbose_name=_("Household"),
     )
-    relationship = models.CharField("続柄 (Relation to head)", max_length=20, blank=True)
+    relationship = models.CharField(
+        _("Relation to the head of household"), max_length=20, blank=True
+    )
 
-    my_number_ciphertext = models.BinaryField(
-        "個人番号（暗号文） (My Number, encrypted)", null=True, editable=False
-    )
+    my_number_ciphertext = models.BinaryField(_("My Number, encrypted"), null=True, editable=False)
     my_number_key_id = models.CharField(
-        "暗号鍵ID (Key id)", max_length=16, blank=True, editable=False
+        _("Encryption key id"), max_length=16, blank=True, editable=False
     )
     # NULL (no number registered) never collides in the unique index; "" would.
     my_number_index = models.CharField(  # noqa: DJ001
-        "検索用索引 (Blind index)", max_length=64, null=True, unique=True, editable=False
+        _("Blind index"), max_length=64, null=True, unique=True, editable=False
     )
 
-    disclosure_protected = models.BooleanField(
-        "不開示対象 (Protected from disclosure)", default=False
-    )
-    protection_reason = models.CharField(
-        "不開示理由 (Protection reason)", max_length=100, blank=True
-    )
-    protected_from = models.DateField("不開示開始日 (Protected from)", null=True, blank=True)
-    protected_until = models.DateField("不開示終了日 (Protected until)", null=True, blank=True)
+    disclosure_protected = models.BooleanField(_("Protected from disclosure"), default=False)
+    protection_reason = models.CharField(_("Reason for the protection"), max_length=100, blank=True)
+    protected_from = models.DateField(_("Protected from"), null=True, blank=True)
+    protected_until = models.DateField(_("Protected until"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "住民 (Person)"
-        verbose_name_plural = "住民 (Persons)"
+        verbose_name = _("Person")
+        verbose_name_plural = _("Persons")
         indexes = [models.Index(fields=["family_name_kana", "given_name_kana"])]
         constraints = [
             models.CheckConstraint(
@@ -391,19 +386,19 @@ class AddresseeNumber(models.Model):
         Organization,
         on_delete=models.PROTECT,
         related_name="addressee_numbers",
-        verbose_name="団体 (Organisation)",
+        verbose_name=_("Organisation"),
     )
     person = models.ForeignKey(
         Person,
         on_delete=models.PROTECT,
         related_name="addressee_numbers",
-        verbose_name="住民 (Person)",
+        verbose_name=_("Person"),
     )
-    number = models.CharField("団体内統合宛名番号 (Addressee no.)", max_length=15)
+    number = models.CharField(_("Integrated addressee number"), max_length=15)
 
     class Meta:
-        verbose_name = "団体内統合宛名番号 (Addressee number)"
-        verbose_name_plural = "団体内統合宛名番号 (Addressee numbers)"
+        verbose_name = _("Integrated addressee number")
+        verbose_name_plural = _("Integrated addressee numbers")
         constraints = [
             models.UniqueConstraint(fields=["organization", "number"], name="addressee_unique"),
             models.UniqueConstraint(
@@ -424,17 +419,17 @@ class InstitutionToken(models.Model):
         Institution,
         on_delete=models.PROTECT,
         related_name="tokens",
-        verbose_name="機関 (Institution)",
+        verbose_name=_("Institution"),
     )
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="tokens", verbose_name="住民 (Person)"
+        Person, on_delete=models.PROTECT, related_name="tokens", verbose_name=_("Person")
     )
-    token = models.CharField("符号 (Token)", max_length=32, unique=True)
-    issued_at = models.DateTimeField("取得日時 (Issued at)", default=timezone.now)
+    token = models.CharField(_("Token"), max_length=32, unique=True)
+    issued_at = models.DateTimeField(_("Obtained at"), default=timezone.now)
 
     class Meta:
-        verbose_name = "符号 (Institution token)"
-        verbose_name_plural = "符号 (Institution tokens)"
+        verbose_name = _("Institution token")
+        verbose_name_plural = _("Institution tokens")
         constraints = [
             models.UniqueConstraint(fields=["institution", "person"], name="token_one_per_person")
         ]
@@ -452,28 +447,28 @@ class ProvisionCopy(models.Model):
         Institution,
         on_delete=models.PROTECT,
         related_name="provision_copies",
-        verbose_name="情報提供者 (Provider)",
+        verbose_name=_("Provider"),
     )
     token = models.ForeignKey(
         InstitutionToken,
         on_delete=models.PROTECT,
         related_name="provision_copies",
-        verbose_name="符号 (Token)",
+        verbose_name=_("Token"),
     )
     item = models.ForeignKey(
         InformationItem,
         on_delete=models.PROTECT,
         related_name="provision_copies",
-        verbose_name="特定個人情報 (Item)",
+        verbose_name=_("Item"),
     )
-    payload = models.JSONField("内容 (Payload)")
-    updated_at = models.DateTimeField("更新日時 (Updated at)", default=timezone.now)
-    manual_answer = models.BooleanField("手動応答 (Manual answer)", default=False)
-    nondisclosure = models.BooleanField("不開示 (Not disclosed)", default=False)
+    payload = models.JSONField(_("Contents"))
+    updated_at = models.DateTimeField(_("Updated at"), default=timezone.now)
+    manual_answer = models.BooleanField(_("Manual answer"), default=False)
+    nondisclosure = models.BooleanField(_("Not disclosed"), default=False)
 
     class Meta:
-        verbose_name = "副本 (Provision copy)"
-        verbose_name_plural = "副本 (Provision copies)"
+        verbose_name = _("Provision copy")
+        verbose_name_plural = _("Provision copies")
         constraints = [
             models.UniqueConstraint(
                 fields=["institution", "token", "item"], name="provision_copy_unique"
@@ -489,26 +484,26 @@ class Case(models.Model):
     Its household members are the people a query under this case may concern."""
 
     affair = models.ForeignKey(
-        Affair, on_delete=models.PROTECT, related_name="cases", verbose_name="事務 (Affair)"
+        Affair, on_delete=models.PROTECT, related_name="cases", verbose_name=_("Affair")
     )
     department = models.ForeignKey(
         Department,
         on_delete=models.PROTECT,
         related_name="cases",
-        verbose_name="担当課 (Department)",
+        verbose_name=_("Department in charge"),
     )
-    reference = models.CharField("受付番号 (Reference no.)", max_length=40)
+    reference = models.CharField(_("Reference number"), max_length=40)
     applicant = models.ForeignKey(
         Person,
         on_delete=models.PROTECT,
         related_name="cases_as_applicant",
-        verbose_name="申請者 (Applicant)",
+        verbose_name=_("Applicant"),
     )
     members: models.ManyToManyField[Person, CaseMember] = models.ManyToManyField(
         Person,
         through="CaseMember",
         related_name="cases",
-        verbose_name="世帯員 (Household members)",
+        verbose_name=_("Household members"),
     )
     opened_by = models.ForeignKey(
         "StaffMember",
@@ -516,14 +511,14 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="opened_cases",
-        verbose_name="受付者 (Opened by)",
+        verbose_name=_("Opened by"),
     )
-    opened_at = models.DateTimeField("受付日時 (Opened at)", default=timezone.now)
-    closed_at = models.DateTimeField("完結日時 (Closed at)", null=True, blank=True)
+    opened_at = models.DateTimeField(_("Opened at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("Closed at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "案件 (Case)"
-        verbose_name_plural = "案件 (Cases)"
+        verbose_name = _("Case")
+        verbose_name_plural = _("Cases")
         constraints = [
             models.UniqueConstraint(fields=["department", "reference"], name="case_ref_unique"),
             models.CheckConstraint(
@@ -557,13 +552,17 @@ MAX_CASE_MEMBERS = 20  # the applicant included; a household of more is rare
 class CaseMember(models.Model):
     """世帯員: a person whose data a case may need (the applicant is one of them)."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_members")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
-    role = models.CharField("続柄 (Role)", max_length=20, default="本人")
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="case_members", verbose_name=_("Case")
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("Person")
+    )
+    role = models.CharField(_("Relation"), max_length=20, default="本人")
 
     class Meta:
-        verbose_name = "案件の世帯員 (Case member)"
-        verbose_name_plural = "案件の世帯員 (Case members)"
+        verbose_name = _("Case member")
+        verbose_name_plural = _("Case members")
         constraints = [
             models.UniqueConstraint(fields=["case", "person"], name="case_member_unique")
         ]
@@ -576,30 +575,33 @@ class Consent(models.Model):
     """本人同意: a person's consent that an institution query an item for an affair."""
 
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="consents", verbose_name="本人 (Person)"
+        Person,
+        on_delete=models.PROTECT,
+        related_name="consents",
+        verbose_name=_("Person consenting"),
     )
     affair = models.ForeignKey(
-        Affair, on_delete=models.PROTECT, related_name="consents", verbose_name="事務 (Affair)"
+        Affair, on_delete=models.PROTECT, related_name="consents", verbose_name=_("Affair")
     )
     institution = models.ForeignKey(
         Institution,
         on_delete=models.PROTECT,
         related_name="consents",
-        verbose_name="情報照会者 (Requester)",
+        verbose_name=_("Requester"),
     )
     item = models.ForeignKey(
         InformationItem,
         on_delete=models.PROTECT,
         related_name="consents",
-        verbose_name="特定個人情報 (Item)",
+        verbose_name=_("Item"),
     )
-    valid_from = models.DateField("有効期間開始 (Valid from)")
-    valid_to = models.DateField("有効期間終了 (Valid to)", null=True, blank=True)
-    document_reference = models.CharField("同意書番号 (Document ref.)", max_length=60)
+    valid_from = models.DateField(_("Valid from"))
+    valid_to = models.DateField(_("Valid to"), null=True, blank=True)
+    document_reference = models.CharField(_("Consent form number"), max_length=60)
 
     class Meta:
-        verbose_name = "本人同意 (Consent)"
-        verbose_name_plural = "本人同意 (Consents)"
+        verbose_name = _("Consent")
+        verbose_name_plural = _("Consents")
         indexes = [models.Index(fields=["person", "affair", "item"])]
 
     def __str__(self) -> str:
@@ -616,9 +618,9 @@ def new_staff_pseudonym() -> str:
 
 
 class StaffRole(models.TextChoices):
-    CLERK = "clerk", "担当者 (Clerk)"
-    SUPERVISOR = "supervisor", "所属長 (Supervisor)"
-    PROVIDER_OPERATOR = "provider_operator", "提供担当 (Provider operator)"
+    CLERK = "clerk", _("Clerk")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    PROVIDER_OPERATOR = "provider_operator", _("Provider operator")
 
 
 class StaffMember(models.Model):
@@ -630,22 +632,22 @@ class StaffMember(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="staff_member",
-        verbose_name="ユーザー (User)",
+        verbose_name=_("User"),
     )
     institution = models.ForeignKey(
         Institution,
         on_delete=models.PROTECT,
         related_name="staff",
-        verbose_name="機関 (Institution)",
+        verbose_name=_("Institution"),
     )
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="staff", verbose_name="課 (Department)"
+        Department, on_delete=models.PROTECT, related_name="staff", verbose_name=_("Department")
     )
     assigned_affairs = models.ManyToManyField(
-        Affair, blank=True, related_name="staff", verbose_name="担当事務 (Assigned affairs)"
+        Affair, blank=True, related_name="staff", verbose_name=_("Assigned affairs")
     )
     role = models.CharField(
-        "役割 (Role)", max_length=20, choices=StaffRole.choices, default=StaffRole.CLERK
+        _("Role"), max_length=20, choices=StaffRole.choices, default=StaffRole.CLERK
     )
     person = models.ForeignKey(
         Person,
@@ -653,10 +655,10 @@ class StaffMember(models.Model):
         null=True,
         blank=True,
         related_name="staff_roles",
-        verbose_name="本人の住民記録 (Own resident record)",
+        verbose_name=_("Own resident record"),
     )
     audit_pseudonym = models.CharField(
-        "監査用仮名 (Audit pseudonym)",
+        _("Audit pseudonym"),
         max_length=32,
         unique=True,
         editable=False,
@@ -664,8 +666,8 @@ class StaffMember(models.Model):
     )
 
     class Meta:
-        verbose_name = "職員 (Staff member)"
-        verbose_name_plural = "職員 (Staff members)"
+        verbose_name = _("Staff member")
+        verbose_name_plural = _("Staff members")
 
     def __str__(self) -> str:
         return f"{self.user.get_username()} ({self.institution})"
@@ -679,20 +681,18 @@ class AgencySystem(models.Model):
         Institution,
         on_delete=models.PROTECT,
         related_name="systems",
-        verbose_name="機関 (Institution)",
+        verbose_name=_("Institution"),
     )
-    name = models.CharField("システム名 (System name)", max_length=100)
-    key_prefix = models.CharField("鍵の先頭 (Key prefix)", max_length=12, unique=True)
-    key_hash = models.CharField(
-        "鍵のハッシュ (Key hash)", max_length=64, unique=True, editable=False
-    )
-    is_active = models.BooleanField("有効 (Active)", default=True)
-    created_at = models.DateTimeField("作成日時 (Created at)", default=timezone.now)
-    last_used_at = models.DateTimeField("最終利用日時 (Last used)", null=True, blank=True)
+    name = models.CharField(_("System name"), max_length=100)
+    key_prefix = models.CharField(_("Key prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(_("Key hash"), max_length=64, unique=True, editable=False)
+    is_active = models.BooleanField(_("Active"), default=True)
+    created_at = models.DateTimeField(_("Created at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("Last used at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "業務システム (Agency system)"
-        verbose_name_plural = "業務システム (Agency systems)"
+        verbose_name = _("Agency system")
+        verbose_name_plural = _("Agency systems")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.institution.code})"
@@ -708,28 +708,28 @@ class OperatorCredential(models.Model):
         "StaffMember",
         on_delete=models.PROTECT,
         related_name="credentials",
-        verbose_name="職員 (Staff member)",
+        verbose_name=_("Staff member"),
     )
-    prefix = models.CharField("先頭 (Prefix)", max_length=12, unique=True)
-    token_hash = models.CharField("ハッシュ (Hash)", max_length=64, unique=True, editable=False)
-    issued_at = models.DateTimeField("発行日時 (Issued at)", default=timezone.now)
-    revoked_at = models.DateTimeField("失効日時 (Revoked at)", null=True, blank=True)
+    prefix = models.CharField(_("Prefix"), max_length=12, unique=True)
+    token_hash = models.CharField(_("Hash"), max_length=64, unique=True, editable=False)
+    issued_at = models.DateTimeField(_("Issued at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("Revoked at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "操作者証明 (Operator credential)"
-        verbose_name_plural = "操作者証明 (Operator credentials)"
+        verbose_name = _("Operator credential")
+        verbose_name_plural = _("Operator credentials")
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.staff})"
 
 
 class LinkageStatus(models.TextChoices):
-    PROVIDED = "provided", "提供済み (Provided)"
-    NOT_FOUND = "not_found", "該当なし (No data held)"
-    REFUSED = "refused", "拒否 (Refused by the network)"
-    HELD = "held", "保留 (Held for a manual answer)"
-    RELEASED = "released", "手動提供 (Released manually)"
-    DECLINED = "declined", "不提供 (Declined)"
+    PROVIDED = "provided", _("Provided")
+    NOT_FOUND = "not_found", _("No data held")
+    REFUSED = "refused", _("Refused")
+    HELD = "held", _("Held")
+    RELEASED = "released", _("Released manually")
+    DECLINED = "declined", _("Declined")
 
 
 class LinkageRequest(models.Model):
@@ -739,11 +739,11 @@ class LinkageRequest(models.Model):
     here as a Person for the service's own use; the ledger records only its pseudonym.
     """
 
-    request_id = models.UUIDField("照会番号 (Request id)", unique=True)
+    request_id = models.UUIDField(_("Request id"), unique=True)
     kind = models.CharField(
-        "種別 (Kind)",
+        _("Kind"),
         max_length=12,
-        choices=[("network", "情報連携 (Network)"), ("internal", "庁内連携 (Internal)")],
+        choices=[("network", _("Network linkage")), ("internal", _("Internal transfer"))],
         default="network",
     )
     requester = models.ForeignKey(
@@ -751,27 +751,27 @@ class LinkageRequest(models.Model):
         db_index=False,
         on_delete=models.PROTECT,
         related_name="requests_made",
-        verbose_name="情報照会者 (Requester)",
+        verbose_name=_("Requester"),
     )
     provider = models.ForeignKey(
         Institution,
         db_index=False,
         on_delete=models.PROTECT,
         related_name="requests_received",
-        verbose_name="情報提供者 (Provider)",
+        verbose_name=_("Provider"),
     )
     staff = models.ForeignKey(
         StaffMember,
         on_delete=models.PROTECT,
         related_name="requests",
-        verbose_name="職員 (Staff)",
+        verbose_name=_("Staff"),
         db_index=False,
     )
     affair = models.ForeignKey(
         Affair,
         on_delete=models.PROTECT,
         related_name="requests",
-        verbose_name="事務 (Affair)",
+        verbose_name=_("Affair"),
         db_index=False,
     )
     from_affair = models.ForeignKey(
@@ -781,14 +781,14 @@ class LinkageRequest(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="移転元の事務 (Providing affair, 庁内連携)",
+        verbose_name=_("Providing affair"),
     )
     item = models.ForeignKey(
         InformationItem,
         db_index=False,
         on_delete=models.PROTECT,
         related_name="requests",
-        verbose_name="特定個人情報 (Item)",
+        verbose_name=_("Item"),
     )
     case = models.ForeignKey(
         Case,
@@ -796,7 +796,7 @@ class LinkageRequest(models.Model):
         null=True,
         blank=True,
         related_name="requests",
-        verbose_name="案件 (Case)",
+        verbose_name=_("Case"),
     )
     subject = models.ForeignKey(
         Person,
@@ -805,15 +805,15 @@ class LinkageRequest(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="本人 (Subject)",
+        verbose_name=_("Subject"),
     )
-    terminal = models.CharField("端末 (Terminal)", max_length=32, blank=True)
-    status = models.CharField("結果 (Outcome)", max_length=12, choices=LinkageStatus.choices)
-    reason = models.CharField("理由コード (Reason)", max_length=48, blank=True)
-    nondisclosure = models.BooleanField("不開示 (Not disclosed)", default=False)
-    payload = models.JSONField("提供内容 (Answer)", null=True, blank=True)
-    requested_at = models.DateTimeField("照会日時 (Requested at)")
-    answered_at = models.DateTimeField("回答日時 (Answered at)", null=True, blank=True)
+    terminal = models.CharField(_("Terminal"), max_length=32, blank=True)
+    status = models.CharField(_("Outcome"), max_length=12, choices=LinkageStatus.choices)
+    reason = models.CharField(_("Reason"), max_length=48, blank=True)
+    nondisclosure = models.BooleanField(_("Not disclosed"), default=False)
+    payload = models.JSONField(_("Answer given"), null=True, blank=True)
+    requested_at = models.DateTimeField(_("Requested at"))
+    answered_at = models.DateTimeField(_("Answered at"), null=True, blank=True)
     answered_by = models.ForeignKey(
         StaffMember,
         db_index=False,
@@ -821,7 +821,7 @@ class LinkageRequest(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="手動回答者 (Answered by)",
+        verbose_name=_("Answered by"),
     )
     # The 一括照会 that explains the request, as a case does (agencies.batches). Indexed only
     # where set (see Meta), so the network's single requests do not pay for the index.
@@ -836,8 +836,8 @@ class LinkageRequest(models.Model):
     )
 
     class Meta:
-        verbose_name = "情報照会 (Linkage request)"
-        verbose_name_plural = "情報照会 (Linkage requests)"
+        verbose_name = _("Linkage request")
+        verbose_name_plural = _("Linkage requests")
         # Every index is written on each of the network's requests, so only the ones that a
         # page or a detection query reads: the provider's held queue, each institution's,
         # staff member's and resident's history, a case's queries (case_id keeps Django's

@@ -40,10 +40,17 @@ def addressee_number_field(
 REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
 
 
+class AffairChoiceField(forms.ModelChoiceField):
+    """An affair by its name and code, as a municipal form writes them."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.code}）"
+
+
 class CaseApplicantForm(forms.Form):
     """Step 1 of opening a case (案件の受付): the affair, the reference and the applicant."""
 
-    affair = forms.ModelChoiceField(queryset=Affair.objects.none(), label=_("Affair"))
+    affair = AffairChoiceField(queryset=Affair.objects.none(), label=_("Affair"))
     reference = forms.RegexField(
         regex=REFERENCE,
         label=_("Reference number"),
@@ -64,7 +71,10 @@ class CaseMembersForm(CaseApplicantForm):
     """Step 2: which members of the applicant's household (世帯) the case concerns."""
 
     members = forms.TypedMultipleChoiceField(
-        coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label=_("Household")
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Household members"),
     )
 
     def __init__(self, *args: Any, household: list[Person], **kwargs: Any) -> None:
@@ -73,6 +83,13 @@ class CaseMembersForm(CaseApplicantForm):
         cast(forms.ChoiceField, self.fields["members"]).choices = [
             (p.pk, p.full_name) for p in household[1:]
         ]
+
+
+class CaseChoiceField(forms.ModelChoiceField):
+    """A case by its 受付番号 and affair, as a municipal form writes them."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.reference}（{obj.affair.name}）"
 
 
 class LinkageRequestForm(forms.Form):
@@ -84,7 +101,7 @@ class LinkageRequestForm(forms.Form):
 
     request_id = forms.UUIDField(widget=forms.HiddenInput)
     route = forms.ChoiceField(label=_("Affair, item and provider"))
-    case = forms.ModelChoiceField(
+    case = CaseChoiceField(
         queryset=Case.objects.none(), required=False, label=_("Case"), empty_label=_("(no case)")
     )
     member = forms.ChoiceField(required=False, label=_("Case member"))

@@ -1,5 +1,5 @@
-"""Template filters for labels written in both languages, as the models write them:
-"提供済み (Provided)" shows as 提供済み in Japanese and Provided in English."""
+"""Messages written in both languages: the network's ({"code", "ja", "en"}), and the
+"日本語 (English)" messages of the services' errors, shown in the page's language."""
 
 from __future__ import annotations
 
@@ -25,12 +25,6 @@ def pick_language(label: object, language: str | None = None) -> str:
         return text
     language = language or get_language() or "ja"
     return found["en"] if language.startswith("en") else found["ja"]
-
-
-@register.filter
-def in_language(label: object) -> str:
-    """{{ request.get_status_display|in_language }}"""
-    return pick_language(label)
 
 
 @register.filter

@@ -32,3 +32,11 @@ def yes_no(flag: object) -> str:
 @register.filter
 def official_name(institution: Institution | None) -> str:
     return display.official_name(institution) if institution is not None else "—"
+
+
+@register.filter
+def answer_value(value: object) -> object:
+    """A value of a provided answer (副本) as a form writes it: flags as あり／なし."""
+    if isinstance(value, bool):
+        return display.yes_no(value)
+    return "—" if value is None else value

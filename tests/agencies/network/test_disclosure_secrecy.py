@@ -175,7 +175,7 @@ def test_the_requesting_clerks_page_does_not_say_why_a_request_is_held(world, ap
     provider = Client(HTTP_ACCEPT_LANGUAGE="en")
     provider.force_login(world.board_clerk.user)
     page = provider.get(f"/staff/requests/{held['request_id']}/").content.decode()
-    assert "nondisclosure" in page
+    assert "The record is protected from disclosure" in page
 
 
 def test_a_my_number_outside_the_requesters_records_is_not_found_like_one_nobody_holds(world, api):

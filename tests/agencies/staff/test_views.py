@@ -372,7 +372,7 @@ def test_an_internal_transfer_is_shown_as_such_with_its_providing_affair(world):
         for r in re.findall(r"<tr>.*?</tr>", client.get("/staff/").content.decode(), re.S)
         if str(outcome.request.request_id) in r
     )
-    assert f"庁内連携: {world.school.name}" in row
+    assert f"庁内連携：{world.school.name}" in row
     assert str(world.mayor) not in row
     detail = client.get(f"/staff/requests/{outcome.request.request_id}/").content.decode()
     assert "移転元の事務" in detail
