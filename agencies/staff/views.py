@@ -35,9 +35,10 @@ from agencies.batches import (
     batches_progress,
     requests_of_batch,
 )
+from agencies.held import held_queue, held_row, nondisclosure_shown_to
 from agencies.lookups import LookupNotAllowed, Subject, subject_lookup, subject_of_request
 from agencies.models import Batch, Case, LinkageRequest, LinkageStatus, StaffMember
-from agencies.network.outcomes import LinkageOutcome, nondisclosure_visible_to
+from agencies.network.outcomes import LinkageOutcome
 from agencies.network.reasons import NotAllowed
 from agencies.network.rules import Route, permitted_routes
 from agencies.network.services import DECIDING_ROLES, held_request_decide, linkage_request_send
@@ -398,7 +399,7 @@ def request_detail(request: HttpRequest, staff: StaffMember, request_id: uuid.UU
             "message": LinkageOutcome(found).message_for(
                 staff.institution_id if staff.role in DECIDING_ROLES else None
             ),
-            "nondisclosure": _sees_nondisclosure(staff, found) and found.nondisclosure,
+            "nondisclosure": nondisclosure_shown_to(staff=staff, request=found),
             "payload": found.payload if is_requester else None,
             "is_requester": is_requester,
             "can_decide": _can_decide(staff, found),
@@ -424,36 +425,16 @@ def _can_decide(staff: StaffMember, found: LinkageRequest) -> bool:
     )
 
 
-def _sees_nondisclosure(staff: StaffMember, found: LinkageRequest) -> bool:
-    """Whether the page may tell this staff member that the request's subject is 不開示: only
-    the providing institution's operators and supervisors, who decide it
-    (outcomes.nondisclosure_visible_to), not a desk clerk who merely works there."""
-    return staff.role in DECIDING_ROLES and nondisclosure_visible_to(found, staff.institution_id)
-
-
 @staff_required
 def held_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     """The provider's queue of requests held for a manual answer, oldest first: how long each
     has waited, who asked about whom, and, for those who decide, whether it is 不開示."""
-    held = list(selectors.held_requests_for(staff=staff).select_related("subject")[:500])
-    numbers = selectors.addressee_numbers_of(
-        organization_id=staff.institution.organization_id,
-        person_ids=[r.subject_id for r in held if r.subject_id is not None],
-    )
-    rows = [
-        {
-            "req": r,
-            "addressee_number": numbers.get(r.subject_id or 0, ""),
-            "nondisclosure": _sees_nondisclosure(staff, r) and r.nondisclosure,
-        }
-        for r in held
-    ]
     return render(
         request,
         "agencies/staff/held_list.html",
         {
             "staff": staff,
-            "rows": rows,
+            "rows": held_queue(staff=staff),
             "may_decide": staff.role in DECIDING_ROLES,
             "now": timezone.now(),
         },
@@ -512,21 +493,14 @@ def held_release_confirm(
         else:
             messages.success(request, _("Released."))
             return redirect("staff:held-list")
-    subject = held.subject
-    numbers = selectors.addressee_numbers_of(
-        organization_id=staff.institution.organization_id,
-        person_ids=[subject.pk] if subject is not None else [],
-    )
     return render(
         request,
         "agencies/staff/held_release.html",
         {
             "staff": staff,
             "req": held,
-            "subject": subject,
-            "addressee_number": numbers.get(subject.pk, "") if subject is not None else "",
+            "row": held_row(staff=staff, request=held),
             "form": form,
-            "nondisclosure": _sees_nondisclosure(staff, held) and held.nondisclosure,
         },
         status=400 if form.is_bound else 200,
     )

@@ -162,3 +162,28 @@ def test_the_persons_number_is_the_providers_own(held):
     html = client_for(held.board_clerk).get("/staff/held/").content.decode()
     assert "●●●●●●●●●●●2345" not in html
     assert held.person.full_name in html
+
+
+def test_only_the_deciding_providers_operators_are_told_of_the_mark(held):
+    from agencies.held import nondisclosure_shown_to
+
+    desk = StaffFactory(department=held.board_clerk.department, role=StaffRole.CLERK)
+    supervisor = StaffFactory(department=held.board_clerk.department, role=StaffRole.SUPERVISOR)
+    told = {
+        name: nondisclosure_shown_to(staff=staff, request=held.protected)
+        for name, staff in [
+            ("operator", held.board_clerk),
+            ("supervisor", supervisor),
+            ("desk clerk", desk),
+            ("requester", held.clerk),
+            ("another provider's operator", held.pension_clerk),
+        ]
+    }
+    assert told == {
+        "operator": True,
+        "supervisor": True,
+        "desk clerk": False,
+        "requester": False,
+        "another provider's operator": False,
+    }
+    assert not nondisclosure_shown_to(staff=held.board_clerk, request=held.manual)
