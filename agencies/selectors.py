@@ -89,6 +89,11 @@ def person_by_addressee_number(*, organization_id: int, number: str) -> Person |
     return found.person if found is not None else None
 
 
+def person_by_id(*, person_id: int) -> Person | None:
+    """A person by primary key (one a signed confirmation names), or None."""
+    return Person.objects.filter(pk=person_id).first()
+
+
 def household_of(person: Person) -> list[Person]:
     """The person's household (世帯), the person first, then by date of birth."""
     if person.household_id is None:

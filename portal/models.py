@@ -11,6 +11,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Person, StaffMember
 
@@ -39,31 +40,29 @@ class Card(models.Model):
     """
 
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="portal_cards", verbose_name="住民 (Person)"
+        Person, on_delete=models.PROTECT, related_name="portal_cards", verbose_name=_("Person")
     )
-    serial = models.CharField("カード番号 (Card serial)", max_length=12, unique=True)
+    serial = models.CharField(_("Card serial"), max_length=12, unique=True)
     audit_pseudonym = models.CharField(
-        "監査用仮名 (Audit pseudonym)", max_length=18, unique=True, default=new_card_pseudonym
+        _("Audit pseudonym"), max_length=18, unique=True, default=new_card_pseudonym
     )
-    pin_hash = models.CharField("暗証番号ハッシュ (PIN hash)", max_length=200)
-    failed_attempts = models.PositiveSmallIntegerField(
-        "連続誤り回数 (Wrong PINs in a row)", default=0
-    )
-    locked_at = models.DateTimeField("ロック日時 (Locked at)", null=True, blank=True)
-    issued_at = models.DateTimeField("交付日時 (Issued at)")
+    pin_hash = models.CharField(_("PIN hash"), max_length=200)
+    failed_attempts = models.PositiveSmallIntegerField(_("Wrong PINs in a row"), default=0)
+    locked_at = models.DateTimeField(_("Locked at"), null=True, blank=True)
+    issued_at = models.DateTimeField(_("Handed over at"))
     issued_by = models.ForeignKey(
         StaffMember,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="交付した職員 (Issued by)",
+        verbose_name=_("Issued by"),
     )
-    revoked_at = models.DateTimeField("失効日時 (Revoked at)", null=True, blank=True)
+    revoked_at = models.DateTimeField(_("Revoked at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "カード (Card)"
-        verbose_name_plural = "カード (Cards)"
+        verbose_name = _("Card")
+        verbose_name_plural = _("Cards")
         constraints = [
             models.UniqueConstraint(
                 fields=["person"], condition=Q(revoked_at__isnull=True), name="portal_one_live_card"
@@ -85,9 +84,9 @@ def display_serial(serial: str) -> str:
 
 
 class MandateStatus(models.TextChoices):
-    PENDING = "pending", "承諾待ち (Waiting for acceptance)"
-    ACTIVE = "active", "有効 (Active)"
-    ENDED = "ended", "終了 (Ended)"
+    PENDING = "pending", _("Waiting for acceptance")
+    ACTIVE = "active", _("Active")
+    ENDED = "ended", _("Ended")
 
 
 class ProxyMandate(models.Model):
@@ -95,26 +94,26 @@ class ProxyMandate(models.Model):
     it takes effect when the proxy enters the one-time code the principal was given. Either
     can end it. A principal protected from disclosure (DV 支援措置) can have no proxy."""
 
-    public_id = models.UUIDField("公開ID (Public id)", default=uuid.uuid4, unique=True)
+    public_id = models.UUIDField(_("Public id"), default=uuid.uuid4, unique=True)
     principal = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="+", verbose_name="本人 (Principal)"
+        Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("Principal")
     )
     proxy = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="+", verbose_name="代理人 (Proxy)"
+        Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("Proxy")
     )
     status = models.CharField(
-        "状態 (Status)", max_length=8, choices=MandateStatus.choices, default=MandateStatus.PENDING
+        _("Status"), max_length=8, choices=MandateStatus.choices, default=MandateStatus.PENDING
     )
-    code_hash = models.CharField("確認コードのハッシュ (Code hash)", max_length=200)
-    code_expires_at = models.DateTimeField("確認コードの期限 (Code expires)")
-    created_at = models.DateTimeField("登録日時 (Named at)")
-    accepted_at = models.DateTimeField("承諾日時 (Accepted at)", null=True, blank=True)
-    ended_at = models.DateTimeField("終了日時 (Ended at)", null=True, blank=True)
-    ended_by = models.CharField("終了した者 (Ended by)", max_length=10, blank=True)
+    code_hash = models.CharField(_("Code hash"), max_length=200)
+    code_expires_at = models.DateTimeField(_("Code expires"))
+    created_at = models.DateTimeField(_("Named at"))
+    accepted_at = models.DateTimeField(_("Accepted at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("Ended at"), null=True, blank=True)
+    ended_by = models.CharField(_("Ended by"), max_length=10, blank=True)
 
     class Meta:
-        verbose_name = "代理人 (Proxy mandate)"
-        verbose_name_plural = "代理人 (Proxy mandates)"
+        verbose_name = _("Proxy mandate")
+        verbose_name_plural = _("Proxy mandates")
         constraints = [
             models.UniqueConstraint(
                 fields=["principal", "proxy"],
@@ -131,17 +130,17 @@ class ProxyMandate(models.Model):
 
 
 class EnquiryStatus(models.TextChoices):
-    OPEN = "open", "受付済み (Received)"
-    ANSWERED = "answered", "回答済み (Answered)"
+    OPEN = "open", _("Received")
+    ANSWERED = "answered", _("Answered")
 
 
 class Enquiry(models.Model):
     """問い合わせ: a resident's question about one record, for the auditors (監査担当). The
     dashboard answers it (a later issue); until then administrators see it in the admin."""
 
-    public_id = models.UUIDField("公開ID (Public id)", default=uuid.uuid4, unique=True)
+    public_id = models.UUIDField(_("Public id"), default=uuid.uuid4, unique=True)
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="+", verbose_name="本人 (Resident)"
+        Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("Resident")
     )
     opened_by_proxy = models.ForeignKey(
         Person,
@@ -149,20 +148,20 @@ class Enquiry(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="代理人 (Opened by proxy)",
+        verbose_name=_("Opened by proxy"),
     )
-    intake_id = models.BigIntegerField("記録 (Ledger intake id)")
-    question = models.TextField("問い合わせ内容 (Question)", max_length=2000)
+    intake_id = models.BigIntegerField(_("Ledger intake id"))
+    question = models.TextField(_("Question"), max_length=2000)
     status = models.CharField(
-        "状態 (Status)", max_length=8, choices=EnquiryStatus.choices, default=EnquiryStatus.OPEN
+        _("Status"), max_length=8, choices=EnquiryStatus.choices, default=EnquiryStatus.OPEN
     )
-    answer = models.TextField("回答 (Answer)", blank=True)
-    created_at = models.DateTimeField("受付日時 (Opened at)")
-    answered_at = models.DateTimeField("回答日時 (Answered at)", null=True, blank=True)
+    answer = models.TextField(_("Answer"), blank=True)
+    created_at = models.DateTimeField(_("Opened at"))
+    answered_at = models.DateTimeField(_("Answered at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "問い合わせ (Enquiry)"
-        verbose_name_plural = "問い合わせ (Enquiries)"
+        verbose_name = _("Enquiry")
+        verbose_name_plural = _("Enquiries")
         indexes = [models.Index(fields=["person", "created_at"])]
 
     def __str__(self) -> str:
@@ -170,25 +169,25 @@ class Enquiry(models.Model):
 
 
 class NoticeKind(models.TextChoices):
-    PROXY_NAMED = "proxy_named", "代理人を登録しました (You named a proxy)"
-    PROXY_ACCEPTED = "proxy_accepted", "代理人が承諾しました (Your proxy accepted)"
-    PROXY_ENDED = "proxy_ended", "代理人の登録が終了しました (A proxy mandate ended)"
-    ENQUIRY_OPENED = "enquiry_opened", "問い合わせを受け付けました (Enquiry received)"
-    ENQUIRY_ANSWERED = "enquiry_answered", "問い合わせに回答がありました (Enquiry answered)"
+    PROXY_NAMED = "proxy_named", _("You named a proxy")
+    PROXY_ACCEPTED = "proxy_accepted", _("Your proxy accepted")
+    PROXY_ENDED = "proxy_ended", _("A proxy mandate ended")
+    ENQUIRY_OPENED = "enquiry_opened", _("Enquiry received")
+    ENQUIRY_ANSWERED = "enquiry_answered", _("Enquiry answered")
 
 
 class Notice(models.Model):
     """お知らせ: a message to a resident shown in the portal (no names or numbers in it)."""
 
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="+", verbose_name="本人 (Resident)"
+        Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("Resident")
     )
-    kind = models.CharField("種別 (Kind)", max_length=20, choices=NoticeKind.choices)
-    created_at = models.DateTimeField("日時 (Created at)")
+    kind = models.CharField(_("Kind"), max_length=20, choices=NoticeKind.choices)
+    created_at = models.DateTimeField(_("Created at"))
 
     class Meta:
-        verbose_name = "お知らせ (Notice)"
-        verbose_name_plural = "お知らせ (Notices)"
+        verbose_name = _("Notice")
+        verbose_name_plural = _("Notices")
         indexes = [models.Index(fields=["person", "created_at"])]
 
     def __str__(self) -> str:
@@ -200,19 +199,19 @@ class MailSubscription(models.Model):
     it, at most one mail an hour says that a new record about them exists."""
 
     person = models.OneToOneField(
-        Person, on_delete=models.PROTECT, related_name="+", verbose_name="本人 (Resident)"
+        Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("Resident")
     )
-    email = models.EmailField("メールアドレス (E-mail)")
-    token_hash = models.CharField("確認トークンのハッシュ (Token hash)", max_length=64, blank=True)
-    token_expires_at = models.DateTimeField("確認期限 (Confirm by)", null=True, blank=True)
-    confirmed_at = models.DateTimeField("確認日時 (Confirmed at)", null=True, blank=True)
-    new_records = models.BooleanField("新しい記録の通知 (Mail on new records)", default=False)
-    last_seen_intake_id = models.BigIntegerField("通知済みの最後の記録 (Last notified)", default=0)
-    last_mailed_at = models.DateTimeField("最終送信 (Last mailed)", null=True, blank=True)
+    email = models.EmailField(_("E-mail"))
+    token_hash = models.CharField(_("Token hash"), max_length=64, blank=True)
+    token_expires_at = models.DateTimeField(_("Confirm by"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("Confirmed at"), null=True, blank=True)
+    new_records = models.BooleanField(_("Mail on new records"), default=False)
+    last_seen_intake_id = models.BigIntegerField(_("Last notified"), default=0)
+    last_mailed_at = models.DateTimeField(_("Last mailed"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "お知らせメール (Mail subscription)"
-        verbose_name_plural = "お知らせメール (Mail subscriptions)"
+        verbose_name = _("Mail subscription")
+        verbose_name_plural = _("Mail subscriptions")
 
     def __str__(self) -> str:
         return f"subscription {self.pk}"

@@ -26,7 +26,6 @@ from agencies.models import (
     Person,
     StaffMember,
 )
-from agencies.templatetags.bilingual import pick_language
 from audit.entries import LedgerRecord, read_leaf, subject_pseudonym
 from audit.ledger import retention_cutoff
 from audit.models import LedgerIntake
@@ -308,7 +307,7 @@ def outcome_label(code: str) -> str:
     from agencies.models import LinkageStatus
 
     try:
-        return pick_language(LinkageStatus(code).label)
+        return str(LinkageStatus(code).label)
     except ValueError:
         return code
 

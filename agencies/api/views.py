@@ -40,7 +40,12 @@ from agencies.models import (
     StaffMember,
 )
 from agencies.network.facts import PresentedOperator
-from agencies.network.reasons import OPERATOR_NOT_ACCEPTED, NotAllowed, OperatorNotFound
+from agencies.network.reasons import (
+    OPERATOR_NOT_ACCEPTED,
+    RELEASE_REASONS,
+    NotAllowed,
+    OperatorNotFound,
+)
 from agencies.network.services import held_request_decide, linkage_request_send
 from agencies.selectors import (
     case_of_institution,
@@ -199,8 +204,16 @@ class HeldListView(AgencyView):
 class HeldDecisionView(AgencyView):
     release: bool = True
 
+    class DecisionInput(serializers.Serializer[dict[str, Any]]):
+        decision_reason = serializers.ChoiceField(
+            choices=sorted(RELEASE_REASONS),
+            required=False,
+            help_text="releasing a request held because its subject is 不開示 needs one of "
+            "these reasons, which the release's ledger entry records",
+        )
+
     @extend_schema(
-        request=None,
+        request=DecisionInput,
         parameters=[OPERATOR_PARAMETER],
         responses={200: OutcomeSerializer},
         tags=["agency"],
@@ -208,11 +221,18 @@ class HeldDecisionView(AgencyView):
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
         institution = self.institution(request)
         staff = self.staff(request)
+        data = self.DecisionInput(data=request.data or {})
+        data.is_valid(raise_exception=True)
         held = request_asked_of(institution=institution, request_id=request_id)
         if held is None:
             raise NotFound("no such held request for this institution")
         try:
-            outcome = held_request_decide(staff=staff, request=held, release=self.release)
+            outcome = held_request_decide(
+                staff=staff,
+                request=held,
+                release=self.release,
+                decision_reason=data.validated_data.get("decision_reason", ""),
+            )
         except NotAllowed as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(outcome_document(outcome.request, institution))

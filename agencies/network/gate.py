@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from agencies.models import (
     Affair,
+    Batch,
     Case,
     Consent,
     InformationItem,
@@ -28,6 +29,7 @@ from agencies.models import (
     ProvisionCopy,
     StaffMember,
 )
+from agencies.network.batches import batch_refusal_reason
 from agencies.network.facts import GateFacts
 from agencies.network.rules import consent_required, permitted_rules
 
@@ -43,6 +45,7 @@ def refusal_reason(
     item: InformationItem,
     facts: GateFacts,
     day: dt.date,
+    batch: Batch | None = None,
 ) -> str:
     """The first refusal reason that applies, or "" when the network lets the request pass."""
     if staff.institution_id != requester.pk:
@@ -51,6 +54,13 @@ def refusal_reason(
         return "staff_not_assigned"
     if case is not None:
         reason = _case_reason(staff=staff, case=case, affair=affair, moment=moment)
+        if reason:
+            return reason
+    if batch is not None:
+        # A batch query explains its requests as a case does (agencies.network.batches).
+        reason = batch_refusal_reason(
+            batch=batch, staff=staff, affair=affair, item=item, provider=provider
+        )
         if reason:
             return reason
     if provider.pk == requester.pk:

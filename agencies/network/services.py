@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from agencies.models import (
     Affair,
+    Batch,
     Case,
     InformationItem,
     Institution,
     LinkageRequest,
     LinkageStatus,
+    Person,
     ProvisionCopy,
     StaffMember,
     StaffRole,
@@ -40,7 +42,12 @@ from agencies.network.events import (
 from agencies.network.facts import PresentedOperator, linkage_facts
 from agencies.network.gate import internal_refusal_reason, provider_answer, refusal_reason
 from agencies.network.outcomes import LinkageOutcome
-from agencies.network.reasons import OPERATOR_NOT_ACCEPTED, NotAllowed, OperatorNotFound
+from agencies.network.reasons import (
+    OPERATOR_NOT_ACCEPTED,
+    RELEASE_REASONS,
+    NotAllowed,
+    OperatorNotFound,
+)
 from agencies.selectors import own_copy, person_by_addressee_number
 from audit.ledger import PreparedEntry, entry_insert_from, entry_write
 from core.db import fetch_one, insert_returning_pk, insert_sql, insert_values, mark_inserted
@@ -103,6 +110,8 @@ def linkage_request_send(
     case: Case | None = None,
     addressee_number: str | None = None,
     my_number: str | None = None,
+    subject: Person | None = None,
+    batch: Batch | None = None,
     terminal: str = "",
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
@@ -115,8 +124,13 @@ def linkage_request_send(
     and the institution is the requester. A case must be open, of the operator's department
     and of the request's affair, or the request is refused and recorded.
 
-    The subject is named by the requester's 宛名番号, or by My Number through the blind
-    index. Every outcome (provided, no data, held, refused with a reason) is recorded in the
+    The subject is named by the requester's 宛名番号, by My Number through the blind index,
+    or given as a person the requester resolved in its own records beforehand (subject: the
+    gate still checks that it is in them). A batch (一括照会) explains the request as a case
+    does: it must be the operator's department's, of the request's affair and route, or the
+    request is refused and recorded; the request and its entry name it.
+
+    Every outcome (provided, no data, held, refused with a reason) is recorded in the
     same transaction as one ledger entry. The same request id sent again with the same
     parameters returns the first outcome and records nothing; with other parameters it is
     refused (request_id_reused, outcome.conflict), recorded, and not stored. Two sends of one
@@ -143,6 +157,8 @@ def linkage_request_send(
         "case": case,
         "addressee_number": addressee_number,
         "my_number": my_number,
+        "subject": subject,
+        "batch": batch,
         "terminal": terminal,
         "now": now,
     }
@@ -166,6 +182,8 @@ def _send(
     case: Case | None,
     addressee_number: str | None,
     my_number: str | None,
+    subject: Person | None,
+    batch: Batch | None,
     terminal: str,
     now: dt.datetime | None,
 ) -> LinkageOutcome | None:
@@ -180,6 +198,7 @@ def _send(
         item_id=item.pk,
         addressee_number=addressee_number,
         my_number=my_number,
+        subject=subject,
     )
     if isinstance(staff, PresentedOperator):
         if facts.staff is None:
@@ -189,7 +208,7 @@ def _send(
         staff, case = facts.staff, facts.case
     moment = now or timezone.now()
     day = timezone.localdate(moment)
-    subject = facts.subject
+    found = facts.subject
     request = LinkageRequest(
         request_id=request_id,
         kind="network",
@@ -199,7 +218,8 @@ def _send(
         affair=affair,
         item=item,
         case=case,
-        subject=subject,
+        batch=batch,
+        subject=found,
         terminal=terminal,
         requested_at=moment,
     )
@@ -215,6 +235,7 @@ def _send(
             provider=provider,
             requester=requester,
             case=case,
+            batch=batch,
         ):
             return LinkageOutcome(existing, replayed=True)
         reason = "request_id_reused"
@@ -229,14 +250,15 @@ def _send(
             item=item,
             facts=facts,
             day=day,
+            batch=batch,
         )
     if reason:
         request.status, request.reason = LinkageStatus.REFUSED, reason
-        request.nondisclosure = bool(subject and subject.is_protected_on(day))
+        request.nondisclosure = bool(found and found.is_protected_on(day))
         request.answered_at = moment
     else:
-        assert subject is not None  # the gate refuses an unknown subject
-        answer = provider_answer(copy=facts.copy, subject=subject, day=day)
+        assert found is not None  # the gate refuses an unknown subject
+        answer = provider_answer(copy=facts.copy, subject=found, day=day)
         request.status, request.reason = answer.status, answer.reason
         request.nondisclosure, request.payload = answer.nondisclosure, answer.payload
         if answer.status != LinkageStatus.HELD:
@@ -331,13 +353,17 @@ def held_request_decide(
     staff: StaffMember,
     request: LinkageRequest,
     release: bool,
+    decision_reason: str = "",
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
     """The provider's staff release (answer from the 副本) or decline a held request.
 
     Only provider operators (提供担当) and supervisors (所属長) of the providing institution may
     decide, and only once; a clerk who merely works there may not hand out a protected record.
-    The decision is its own ledger entry, linked to the request by related_request_id.
+    Releasing a request held because its subject is 不開示 needs a decision_reason of
+    RELEASE_REASONS, which the release's entry records; an unknown one is refused for any
+    release. The decision is its own ledger entry, linked to the request by
+    related_request_id.
     """
     # Lock the row alone (relations are read after): two provider staff deciding at once must
     # not both answer, and PostgreSQL cannot lock the nullable side of an outer join.
@@ -351,6 +377,10 @@ def held_request_decide(
         )
     if request.status != LinkageStatus.HELD:
         raise NotAllowed("この照会は保留中ではありません。 (This request is not held.)")
+    if release:
+        _check_release_reason(request, decision_reason)
+    elif decision_reason:
+        raise NotAllowed("提供しない場合に理由は選べません。 (A decline takes no reason.)")
     moment = now or timezone.now()
     request.answered_at, request.answered_by = moment, staff
     if release:
@@ -362,11 +392,23 @@ def held_request_decide(
     else:
         request.status, request.reason = LinkageStatus.DECLINED, "declined_by_provider"
     request.save(update_fields=["status", "reason", "payload", "answered_at", "answered_by"])
+    decision: dict[str, str] = {"decision_reason": decision_reason} if decision_reason else {}
     record_request(
         request,
         LINKAGE_RELEASE if release else LINKAGE_DECLINE,
         related_request_id=str(request.request_id),
         actor=staff.audit_pseudonym,
         request_id=str(uuid.uuid4()),
+        **decision,
     )
     return LinkageOutcome(request)
+
+
+def _check_release_reason(request: LinkageRequest, decision_reason: str) -> None:
+    if decision_reason and decision_reason not in RELEASE_REASONS:
+        raise NotAllowed("この理由は選択できません。 (Not a reason for a release.)")
+    if request.nondisclosure and not decision_reason:
+        raise NotAllowed(
+            "不開示の照会を提供するには、確認のうえ理由を選択してください。 "
+            "(Releasing a protected record needs a confirmation and a reason.)"
+        )

@@ -421,3 +421,53 @@ def test_concurrent_sends_of_one_new_request_id_store_one_request(world):
     assert {o.request.pk for o in outcomes} == {stored.pk}
     assert sorted(o.replayed for o in outcomes) == [False] + [True] * 7
     assert LedgerIntake.objects.count() == 1
+
+
+def protected_hold(w):
+    w.person.disclosure_protected = True
+    w.person.protection_reason = "DV等支援措置"
+    w.person.save()
+    outcome = send(w, item=w.resident_item, provider=w.board)
+    assert outcome.request.status == LinkageStatus.HELD and outcome.request.nondisclosure
+    return outcome.request
+
+
+def test_releasing_a_protected_record_needs_a_listed_reason_which_its_entry_records(world):
+    request = protected_hold(world)
+    for reason in ("", "because_i_said_so"):
+        with pytest.raises(NotAllowed):
+            held_request_decide(
+                staff=world.board_clerk, request=request, release=True, decision_reason=reason
+            )
+    request.refresh_from_db()
+    assert request.status == LinkageStatus.HELD
+    assert [leaf["type"] for leaf in ledger_leaves()] == ["linkage.request"]
+    held_request_decide(
+        staff=world.board_clerk,
+        request=request,
+        release=True,
+        decision_reason="subject_own_application",
+    )
+    release = ledger_leaves()[-1]
+    assert (release["type"], release["decision_reason"]) == (
+        "linkage.release",
+        "subject_own_application",
+    )
+    from audit.entries import parse_leaf
+
+    leaf = LedgerIntake.objects.order_by("id").last().leaf
+    assert parse_leaf(leaf).fields["decision_reason"] == "subject_own_application"
+
+
+def test_declining_needs_no_reason_and_takes_none(world):
+    request = protected_hold(world)
+    with pytest.raises(NotAllowed):
+        held_request_decide(
+            staff=world.board_clerk,
+            request=request,
+            release=False,
+            decision_reason="subject_own_application",
+        )
+    held_request_decide(staff=world.board_clerk, request=request, release=False)
+    decline = ledger_leaves()[-1]
+    assert decline["type"] == "linkage.decline" and "decision_reason" not in decline
