@@ -17,6 +17,7 @@ from agencies.models import (
     Case,
     InformationItem,
     Institution,
+    InstitutionToken,
     LinkageRequest,
     LinkageStatus,
     Person,
@@ -87,6 +88,17 @@ def person_by_addressee_number(*, organization_id: int, number: str) -> Person |
         .first()
     )
     return found.person if found is not None else None
+
+
+def person_in_own_records(*, institution: Institution, person: Person) -> bool:
+    """Whether the institution's own records know the person: a 宛名番号 of its organisation,
+    or a 符号 issued to it (a body that keeps no 宛名番号)."""
+    return (
+        AddresseeNumber.objects.filter(
+            organization_id=institution.organization_id, person=person
+        ).exists()
+        or InstitutionToken.objects.filter(institution=institution, person=person).exists()
+    )
 
 
 def person_by_id(*, person_id: int) -> Person | None:
@@ -218,6 +230,15 @@ def request_asked_of(*, institution: Institution, request_id: uuid.UUID) -> Link
 def case_of_institution(*, institution: Institution, case_id: int) -> Case | None:
     """A case of one of institution's departments, or None."""
     return Case.objects.filter(pk=case_id, department__institution=institution).first()
+
+
+def case_by_reference(*, staff: StaffMember, reference: str) -> Case | None:
+    """The case with this 受付番号 in the staff member's institution, their own department's
+    first (references are unique per department), or None."""
+    cases = Case.objects.filter(
+        department__institution_id=staff.institution_id, reference=reference
+    ).select_related("affair")
+    return cases.filter(department_id=staff.department_id).first() or cases.first()
 
 
 def requests_under_case(*, case: Case) -> QuerySet[LinkageRequest]:

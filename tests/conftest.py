@@ -19,7 +19,7 @@ hypothesis_settings.register_profile("yaritori", deadline=None)
 hypothesis_settings.load_profile("yaritori")
 
 # The world fixture and the factories are shared by every app's tests.
-pytest_plugins = ["tests.support.world"]
+pytest_plugins = ["tests.support.world", "tests.support.capacities"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside the checkout (CI); YARITORI_SHARED_DIR names it for a checkout elsewhere,

@@ -46,8 +46,13 @@ from agencies.network.reasons import (
     NotAllowed,
     OperatorNotFound,
 )
-from agencies.network.services import held_request_decide, linkage_request_send
+from agencies.network.services import (
+    held_request_decide,
+    internal_transfer_send,
+    linkage_request_send,
+)
 from agencies.selectors import (
+    case_by_reference,
     case_of_institution,
     held_requests_of_provider,
     person_by_addressee_number,
@@ -172,6 +177,62 @@ class SendRequestView(AgencyView):
         code: int = status.HTTP_201_CREATED
         if outcome.conflict:
             code = status.HTTP_409_CONFLICT  # refused and recorded; the first request stands
+        elif outcome.replayed:
+            code = status.HTTP_200_OK
+        return Response(outcome_document(outcome.request, institution), status=code)
+
+
+class InternalTransferView(AgencyView):
+    class InternalTransferInput(FlatInputSerializer):
+        request_id = serializers.UUIDField()
+        affair = code_field(Affair, prefix="JT affair (the using affair)")
+        item = code_field(InformationItem, prefix="TM item")
+        from_affair = code_field(
+            Affair,
+            prefix="JT affair (the providing affair; omit for the resident register)",
+            required=False,
+        )
+        case = serializers.CharField(required=False, allow_blank=True, max_length=40)
+        addressee_number = serializers.RegexField(r"^[0-9]{1,15}$")
+        terminal = serializers.RegexField(
+            r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$", required=False, help_text="the operator's terminal"
+        )
+
+    @extend_schema(
+        request=InternalTransferInput,
+        parameters=[OPERATOR_PARAMETER],
+        responses={200: OutcomeSerializer, 201: OutcomeSerializer, 409: OutcomeSerializer},
+        tags=["agency"],
+        summary="Use data of another affair of this institution (庁内連携)",
+        description="Inside one institution, under the organisation's ordinance (条例で定める"
+        "庁内利用): the using affair, item and providing affair must be a row in force, or the "
+        "transfer is refused (not_in_ordinance) and recorded. The data comes from the "
+        "institution's own records. Not a network request: the permitted table does not apply.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InternalTransferInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        institution = self.institution(request)
+        staff = self.staff(request)
+        case = None
+        if v.get("case"):
+            case = case_by_reference(staff=staff, reference=v["case"])
+            if case is None:
+                raise ValidationError({"case": "no such case in this institution"})
+        outcome = internal_transfer_send(
+            staff=staff,
+            request_id=v["request_id"],
+            affair=v["affair"],
+            from_affair=v.get("from_affair"),
+            item=v["item"],
+            case=case,
+            addressee_number=v["addressee_number"],
+            terminal=v.get("terminal", ""),
+        )
+        code: int = status.HTTP_201_CREATED
+        if outcome.conflict:
+            code = status.HTTP_409_CONFLICT
         elif outcome.replayed:
             code = status.HTTP_200_OK
         return Response(outcome_document(outcome.request, institution), status=code)

@@ -82,7 +82,7 @@ register_event(
     required=(*_REQUIRED, "nondisclosure"),
     key="request_id",
     summary="庁内連携: data of another affair (from_affair) of the clerk's own institution used "
-    "for affair, without the network",
+    "for affair, without the network. A reused request id is recorded as for 情報照会.",
 )
 
 

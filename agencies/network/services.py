@@ -48,7 +48,7 @@ from agencies.network.reasons import (
     NotAllowed,
     OperatorNotFound,
 )
-from agencies.selectors import own_copy, person_by_addressee_number
+from agencies.selectors import own_copy, person_by_addressee_number, person_in_own_records
 from audit.ledger import PreparedEntry, entry_insert_from, entry_write
 from core.db import fetch_one, insert_returning_pk, insert_sql, insert_values, mark_inserted
 
@@ -289,10 +289,18 @@ def internal_transfer_send(
     item: InformationItem,
     case: Case | None = None,
     addressee_number: str | None = None,
+    subject: Person | None = None,
+    terminal: str = "",
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
     """庁内連携: use, for affair, data of another affair of the staff member's own institution
     (from_affair; None for a register that is no affair, such as the 住民基本台帳).
+
+    The person is named by the organisation's 宛名番号, or given as a person already resolved
+    in its own records (subject; one outside them is "not found"). The same request id sent
+    again with the same parameters returns the first outcome and records nothing; with other
+    parameters it is refused (request_id_reused, outcome.conflict) and recorded, as on the
+    network.
 
     It does not pass the network (no permitted table, no 符号): what allows it is the
     organisation's ordinance (条例で定める庁内利用, OrdinanceRule) in force on the day, for this
@@ -305,13 +313,13 @@ def internal_transfer_send(
     """
     moment = now or timezone.now()
     institution = staff.institution
-    subject = (
-        person_by_addressee_number(
+    if subject is not None:
+        if not person_in_own_records(institution=institution, person=subject):
+            subject = None
+    elif addressee_number:
+        subject = person_by_addressee_number(
             organization_id=institution.organization_id, number=addressee_number
         )
-        if addressee_number
-        else None
-    )
     request = LinkageRequest(
         request_id=request_id,
         kind="internal",
@@ -323,9 +331,33 @@ def internal_transfer_send(
         item=item,
         case=case,
         subject=subject,
+        terminal=terminal,
         requested_at=moment,
         answered_at=moment,
     )
+    # Lock the id's row, if any: two sends of one id at once give one transfer.
+    existing = LinkageRequest.objects.select_for_update().filter(request_id=request_id).first()
+    if existing is not None:
+        if (
+            existing.kind == "internal"
+            and existing.staff_id == staff.pk
+            and existing.affair_id == affair.pk
+            and existing.from_affair_id == (from_affair.pk if from_affair else None)
+            and existing.item_id == item.pk
+            and existing.case_id == (case.pk if case else None)
+            and existing.subject_id == (subject.pk if subject else None)
+        ):
+            return LinkageOutcome(existing, replayed=True)
+        # Recorded like a refusal under a fresh entry id, and not stored (the id names the
+        # first request), exactly as the network does.
+        request.status, request.reason = LinkageStatus.REFUSED, "request_id_reused"
+        record_request(
+            request,
+            INTERNAL_TRANSFER,
+            request_id=str(uuid.uuid4()),
+            related_request_id=str(request_id),
+        )
+        return LinkageOutcome(request)
     reason = internal_refusal_reason(
         staff=staff, affair=affair, from_affair=from_affair, item=item, case=case, moment=moment
     )

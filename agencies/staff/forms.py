@@ -180,9 +180,18 @@ def _route_choices(routes: list[Route]) -> list[Any]:
     grouped: dict[str, list[tuple[str, str]]] = {}
     for route in routes:
         grouped.setdefault(str(route.affair), []).append(
-            (route.key, f"{route.item.name}（{route.item.code}）← {official_name(route.provider)}")
+            (route.key, f"{route.item.name}（{route.item.code}）← {route_source(route)}")
         )
     return [("", "---------"), *grouped.items()]
+
+
+def route_source(route: Route) -> str:
+    """Where a route's answer comes from: the provider by its official name, or, for a
+    庁内連携, the providing affair (or the register) under the ordinance."""
+    if not route.internal:
+        return official_name(route.provider)
+    source = route.from_affair.name if route.from_affair is not None else _("Resident register")
+    return _("Internal transfer (庁内連携): %(affair)s") % {"affair": source}
 
 
 def _looks_like_my_number(digits: str) -> bool:

@@ -40,8 +40,13 @@ from agencies.lookups import LookupNotAllowed, Subject, subject_lookup, subject_
 from agencies.models import Batch, Case, LinkageRequest, LinkageStatus, StaffMember
 from agencies.network.outcomes import LinkageOutcome
 from agencies.network.reasons import NotAllowed
-from agencies.network.rules import Route, permitted_routes
-from agencies.network.services import DECIDING_ROLES, held_request_decide, linkage_request_send
+from agencies.network.rules import Route, ordinance_routes, permitted_routes
+from agencies.network.services import (
+    DECIDING_ROLES,
+    held_request_decide,
+    internal_transfer_send,
+    linkage_request_send,
+)
 from agencies.services import CaseError, case_close, case_open, household_lookup
 from agencies.staff.confirm import QueryConfirmation, confirmation_read, confirmation_sign
 from agencies.staff.forms import (
@@ -50,6 +55,7 @@ from agencies.staff.forms import (
     CaseMembersForm,
     LinkageRequestForm,
     NondisclosureReleaseForm,
+    route_source,
 )
 from agencies.tasks import batch_send_enqueue
 from agencies.templatetags.bilingual import message_in_language, pick_language
@@ -206,6 +212,17 @@ def case_close_view(request: HttpRequest, staff: StaffMember, case_id: int) -> H
     return redirect("staff:case-detail", case_id=case.pk)
 
 
+def _staff_routes(staff: StaffMember) -> list[Route]:
+    """The queries the law allows the staff member today: the permitted table's routes over
+    the network, then the ordinance's 庁内連携 routes, for the affairs assigned to them."""
+    affairs = list(staff.assigned_affairs.all())
+    day = timezone.localdate()
+    return [
+        *permitted_routes(requester=staff.institution, affairs=affairs, day=day),
+        *ordinance_routes(institution=staff.institution, affairs=affairs, day=day),
+    ]
+
+
 def _query_form_context(
     request: HttpRequest, staff: StaffMember
 ) -> tuple[list[Route], QuerySet[Case], Case | None, list[tuple[str, str]]]:
@@ -213,11 +230,7 @@ def _query_form_context(
     today and their department's open cases; from a case page, that case, its routes and its
     members (by 宛名番号)."""
     source = request.POST if request.method == "POST" else request.GET
-    routes = permitted_routes(
-        requester=staff.institution,
-        affairs=list(staff.assigned_affairs.all()),
-        day=timezone.localdate(),
-    )
+    routes = _staff_routes(staff)
     cases = selectors.cases_of_staff(staff=staff, open_only=True)
     fixed_case: Case | None = None
     members: list[tuple[str, str]] = []
@@ -316,6 +329,7 @@ def _confirmation_page(
         {
             "staff": staff,
             "route": route,
+            "source": route_source(route),
             "case": data["case"],
             "subject": subject,
             "confirmation": token,
@@ -332,14 +346,7 @@ def request_send(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     confirmation = confirmation_read(
         request.POST.get("confirmation", ""), staff=staff, terminal=_terminal(request)
     )
-    routes = {
-        r.key: r
-        for r in permitted_routes(
-            requester=staff.institution,
-            affairs=list(staff.assigned_affairs.all()),
-            day=timezone.localdate(),
-        )
-    }
+    routes = {r.key: r for r in _staff_routes(staff)}
     route = routes.get(confirmation.route) if confirmation is not None else None
     if confirmation is None or route is None:
         messages.error(
@@ -358,16 +365,28 @@ def request_send(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     person = selectors.person_by_id(person_id=confirmation.person_id)
     if (confirmation.case_id is not None and case is None) or person is None:
         raise Http404(_("No such request for you."))
-    outcome = linkage_request_send(
-        staff=staff,
-        request_id=confirmation.request_id,
-        affair=route.affair,
-        item=route.item,
-        provider=route.provider,
-        case=case,
-        subject=person,
-        terminal=_terminal(request),
-    )
+    if route.internal:
+        outcome = internal_transfer_send(
+            staff=staff,
+            request_id=confirmation.request_id,
+            affair=route.affair,
+            from_affair=route.from_affair,
+            item=route.item,
+            case=case,
+            subject=person,
+            terminal=_terminal(request),
+        )
+    else:
+        outcome = linkage_request_send(
+            staff=staff,
+            request_id=confirmation.request_id,
+            affair=route.affair,
+            item=route.item,
+            provider=route.provider,
+            case=case,
+            subject=person,
+            terminal=_terminal(request),
+        )
     if outcome.conflict:
         messages.error(request, message_in_language(outcome.message))
         return redirect("staff:request-new")
