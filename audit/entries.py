@@ -284,10 +284,31 @@ def _subject_key(network_key: str) -> bytes:
     ).digest()
 
 
+def subject_key() -> bytes:
+    """The key of every subject pseudonym: settings.LEDGER_SUBJECT_KEY when it is set (pinned),
+    else the one derived from settings.NETWORK_TOKEN_KEY as it always was.
+
+    Entries are never rewritten, so this key must never change while the log lives: pinning
+    it (docs/operations.md, "The network token key") is what lets NETWORK_TOKEN_KEY change
+    without splitting every resident's history. The pinned value is this function's result
+    under the old network key, base64 (`manage.py network_key_rotate --print-subject-key`).
+    """
+    # Named *_key: error reports mask such variables (config.security).
+    pinned_key = settings.LEDGER_SUBJECT_KEY
+    if pinned_key:
+        return decode_key(pinned_key, "LEDGER_SUBJECT_KEY")
+    return _subject_key(settings.NETWORK_TOKEN_KEY)
+
+
+def subject_key_pinned() -> bool:
+    """Whether the subject key is pinned (LEDGER_SUBJECT_KEY set), so that NETWORK_TOKEN_KEY
+    may change without changing any subject pseudonym."""
+    return bool(settings.LEDGER_SUBJECT_KEY)
+
+
 def subject_pseudonym(person_public_id: str) -> str:
-    """The person's pseudonym in the ledger: SJ + 24 base32 characters, stable per key."""
-    digest = hmac.new(
-        _subject_key(settings.NETWORK_TOKEN_KEY), person_public_id.encode(), hashlib.sha256
-    ).digest()
+    """The person's pseudonym in the ledger: SJ + 24 base32 characters, stable per key
+    (subject_key)."""
+    digest = hmac.new(subject_key(), person_public_id.encode(), hashlib.sha256).digest()
     # 15 bytes are exactly 24 base32 characters: the first 24 of the whole digest's.
     return "SJ" + base64.b32encode(digest[:15]).decode("ascii")

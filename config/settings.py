@@ -278,6 +278,13 @@ MYNUMBER_BLIND_INDEX_KEY = secret_from_env_or_file(
 NETWORK_TOKEN_KEY = secret_from_env_or_file(
     "NETWORK_TOKEN_KEY", KEYS_DIR / "network_token_key", random_b64_key
 )
+# The key of the ledger's subject pseudonyms (audit.entries.subject_key). Empty: derived from
+# NETWORK_TOKEN_KEY, as it always was. Pinned to that derived value (base64) before
+# NETWORK_TOKEN_KEY is rotated, so that every resident's history stays under one pseudonym
+# (docs/operations.md). Never generated: only read when given.
+LEDGER_SUBJECT_KEY = secret_from_env_or_file(
+    "LEDGER_SUBJECT_KEY", KEYS_DIR / "ledger_subject_key", None
+)
 AUDIT_LOG_ORIGIN = env.str("AUDIT_LOG_ORIGIN", default="demo.yaritori.invalid/audit-log")
 
 

@@ -40,14 +40,21 @@ def _write_once(path: Path, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
-def secret_from_env_or_file(env_name: str, path: Path, make: Callable[[], str]) -> str:
-    """Return the secret named env_name, or the content of path, creating it with make()."""
+def secret_from_env_or_file(env_name: str, path: Path, make: Callable[[], str] | None) -> str:
+    """Return the secret named env_name, or the content of the file named by env_name_FILE, or
+    the content of path, creating it with make().
+
+    With make None the secret is optional: path is read when it exists, and nothing is created;
+    "" means it was not given (LEDGER_SUBJECT_KEY, which defaults to a derivation).
+    """
     value = os.environ.get(env_name, "").strip()
     if value:
         return value
     file_env = os.environ.get(env_name + "_FILE", "").strip()
     if file_env:
         return Path(file_env).read_text().strip()
+    if make is None:
+        return path.read_text().strip() if path.exists() else ""
     return _write_once(path, make)
 
 
