@@ -1,7 +1,8 @@
 """What the agencies write to the ledger outside the network's own requests: cases opened and
 closed with their members, a clerk's look-up of a person's record, consents, staff
 assignments, the permitted table's and the ordinances' rows, 不開示 periods, batch queries,
-agency systems and operator credentials: every change an auditor or a detection rule needs.
+agency systems and operator credentials, the 符号 reissued after a rotation of the network's
+key: every change an auditor or a detection rule needs.
 
 The network's request events are in agencies/network/events.py. Both declare their event
 types to the ledger (audit.entries.register_event), which enforces them; docs/log-format.md
@@ -38,6 +39,8 @@ CAPACITY = text(r"[a-z_]{2,40}")
 ROW = text(r"[0-9A-Za-z_,-]{1,24}")
 SYSTEM_KEY = text(r"[A-Za-z0-9_-]{8}")
 COUNT = text(r"[0-9]{1,6}")
+# How many 符号: one per person and institution, so more than a batch's six digits.
+TOKEN_COUNT = text(r"[0-9]{1,10}")
 
 CASE_OPENED = "case.opened"
 CASE_MEMBER = "case.member"
@@ -58,6 +61,7 @@ SYSTEM_CREATED = "system.created"
 SYSTEM_DEACTIVATED = "system.deactivated"
 CREDENTIAL_ISSUED = "credential.issued"
 CREDENTIAL_REVOKED = "credential.revoked"
+TOKENS_REISSUED = "tokens.reissued"
 
 _CASE_FIELDS = {
     "case": CASE,
@@ -225,6 +229,13 @@ for _event, _summary in (
         required=("institution", "system", "actor"),
         summary=_summary,
     )
+register_event(
+    TOKENS_REISSUED,
+    fields={"reissued": TOKEN_COUNT, "unchanged": TOKEN_COUNT, "actor": ACTOR},
+    required=("reissued", "unchanged", "actor"),
+    summary="every 符号 re-derived under the network token key in effect, after a rotation of "
+    "NETWORK_TOKEN_KEY: how many changed and how many already were under it (never a key)",
+)
 
 
 def actor_pseudonym(user: object) -> str:
@@ -235,6 +246,8 @@ def actor_pseudonym(user: object) -> str:
     staff = getattr(user, "staff_member", None)
     if staff is not None:
         return str(staff.audit_pseudonym)
+    # Keyed by the network key, not the pinned ledger subject key: a rotation of
+    # NETWORK_TOKEN_KEY renames such administrators from then on (docs/operations.md).
     digest = hmac.new(
         decode_key(settings.NETWORK_TOKEN_KEY, "NETWORK_TOKEN_KEY"),
         f"yaritori/actor/v1|{user.pk}".encode(),  # type: ignore[attr-defined]
