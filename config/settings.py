@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "config.apps.ProjectConfig",
+    "core",
     "agencies",
     "audit",
     "portal",
@@ -223,6 +224,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # The demo's own witness; a real deployment runs witnesses elsewhere (docs/deploy.md).
     "witness-cosign": {"task": "audit.witness_cosign", "schedule": 60.0},
+    # Mails whose task was lost (broker down at commit, a worker died) are queued again.
+    "outbox-sweep": {"task": "core.outbox_sweep", "schedule": 60.0},
 }
 
 # --- Domain keys --------------------------------------------------------------------------------
