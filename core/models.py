@@ -25,6 +25,8 @@ class OutboxMessage(models.Model):
     to = models.EmailField("宛先 (To)")
     subject = models.CharField("件名 (Subject)", max_length=200)
     body = models.TextField("本文 (Body)")
+    # An HTML alternative of the same text (multipart/alternative); empty for plain text only.
+    html = models.TextField("HTML本文 (HTML body)", blank=True, default="")
     status = models.CharField(
         "状態 (Status)", max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
