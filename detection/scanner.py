@@ -1,0 +1,520 @@
+"""The incremental scanner (増分走査): reads the ledger's integrated entries after its
+watermark, judges them (detection.engine) against the product's tables, and records alerts.
+
+Exactly once: each batch is one transaction that locks the watermark row, reads the entries
+after it, writes what it found (alerts, their entries, the scanner's own observations, the
+mails to send) and moves the watermark on. A crash rolls all of it back; a second scanner
+finds the row locked and leaves (skip_locked), or, after the first commits, starts where it
+ended; an alert's dedupe key and an entry's link are unique, so even a replay could not add
+either twice. Entries are read through audit.entries.parse_leaf only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min
+from django.utils import timezone
+
+from agencies.models import Organization
+from audit.entries import EntryFieldError, LedgerRecord, parse_leaf
+from core.db import insert_rows
+from detection import engine
+from detection.engine import Context, Finding, Request, Seen
+from detection.mail import alert_mails_enqueue
+from detection.models import Access, Alert, AlertEntry, LedgerFact, ScanWatermark, StaffDay
+from detection.rules import RULES, GroupBy
+from detection.selectors import (
+    StaffDirectory,
+    StaffInfo,
+    cases_by_reference,
+    cases_of_persons,
+    consent_pairs,
+    consent_periods,
+    facts_by_key,
+    persons_by_subject,
+    rule_config,
+    staff_directory,
+    subject_index_fill,
+    watched_subjects,
+)
+
+logger = logging.getLogger("detection.scanner")
+
+DEFAULT_SCANNER = "default"
+ACCESS_TYPES = frozenset({"linkage.request", "internal.transfer"})
+# Entries that change what later requests are judged against, by the key they are kept under.
+FACT_TYPES = frozenset(
+    {
+        "batch.opened",
+        "consent.given",
+        "consent.withdrawn",
+        "assignment.granted",
+        "assignment.ended",
+        "ordinance.added",
+        "ordinance.ended",
+        "nondisclosure.set",
+        "nondisclosure.lifted",
+    }
+)
+_READ_TYPES = ACCESS_TYPES | FACT_TYPES
+
+# Integrated entries after a sequence number, in order, with their event type (indexed on the
+# intake row) so that entries no rule reads are passed over without parsing.
+_ENTRIES_SQL = (
+    "SELECT e.seq, i.event_type, i.leaf FROM audit_ledgerentry e "
+    "JOIN audit_ledgerintake i ON i.id = e.intake_id "
+    "WHERE e.seq > %s ORDER BY e.seq LIMIT %s"
+)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What one scan_run did: entries read, the watermark after, alerts opened and entries
+    linked to alerts; busy when another scanner held the watermark."""
+
+    scanned: int
+    last_seq: int
+    alerts_opened: int = 0
+    entries_linked: int = 0
+    busy: bool = False
+
+
+def scan_run(
+    *, max_batch: int = 5000, name: str = DEFAULT_SCANNER, directory: StaffDirectory | None = None
+) -> ScanResult:
+    """Judge the next batch of at most max_batch integrated entries after the watermark and
+    record what the rules find, in one transaction with the watermark's advance.
+
+    Returns busy (doing nothing) when another scanner holds the watermark. directory lets a
+    caller that runs many batches read the staff once.
+    """
+    ScanWatermark.objects.get_or_create(name=name)
+    with transaction.atomic():
+        watermark = (
+            ScanWatermark.objects.select_for_update(skip_locked=True).filter(name=name).first()
+        )
+        if watermark is None:
+            return ScanResult(0, -1, busy=True)
+        with connection.cursor() as cursor:
+            cursor.execute(_ENTRIES_SQL, [watermark.last_seq, max_batch])
+            rows = cursor.fetchall()
+        if not rows:
+            return ScanResult(0, watermark.last_seq)
+        opened, linked = _scan_batch(rows, directory or staff_directory())
+        watermark.last_seq = rows[-1][0]
+        watermark.entries += len(rows)
+        watermark.scanned_at = timezone.now()
+        watermark.save(update_fields=["last_seq", "entries", "scanned_at"])
+        return ScanResult(len(rows), watermark.last_seq, opened, linked)
+
+
+def scan_until_caught_up(
+    *, max_seconds: float = 45.0, max_batch: int = 5000, name: str = DEFAULT_SCANNER
+) -> ScanResult:
+    """Run scan_run until no entry is left, another scanner holds the watermark, or
+    max_seconds have passed (the rest waits for the next run); returns the totals."""
+    started = time.monotonic()
+    directory = staff_directory()
+    total = ScanResult(0, -1)
+    while True:
+        result = scan_run(max_batch=max_batch, name=name, directory=directory)
+        total = ScanResult(
+            total.scanned + result.scanned,
+            result.last_seq if not result.busy else total.last_seq,
+            total.alerts_opened + result.alerts_opened,
+            total.entries_linked + result.entries_linked,
+            result.busy,
+        )
+        if result.busy or result.scanned < max_batch:
+            return total
+        if time.monotonic() - started > max_seconds:
+            return total
+
+
+# --- one batch ----------------------------------------------------------------------------------
+
+
+def _read(rows: Sequence[tuple[int, str, str]]) -> list[tuple[int, LedgerRecord]]:
+    records = []
+    for seq, event_type, leaf in rows:
+        if event_type not in _READ_TYPES:
+            continue
+        try:
+            records.append((seq, parse_leaf(leaf)))
+        except EntryFieldError:
+            # The ledger admits only well-formed entries: this one was changed after the fact,
+            # which audit_verify names. The scanner must not stop at it.
+            logger.error("entry %s does not read back as a %s entry; skipped", seq, event_type)
+    return records
+
+
+def _fact_key(record: LedgerRecord) -> str:
+    f = record.fields
+    kind = record.event_type.split(".")[0]
+    if kind == "batch":
+        return engine.batch_key(str(f["batch"]))
+    if kind == "consent":
+        return engine.consent_key(
+            record.subject, str(f["institution"]), str(f["affair"]), str(f["item"])
+        )
+    if kind == "assignment":
+        return engine.assignment_key(str(f["staff"]), str(f["affair"]))
+    if kind == "ordinance":
+        return engine.ordinance_key(str(f["organization"]))
+    return engine.nondisclosure_key(record.subject)
+
+
+def _request(seq: int, record: LedgerRecord, directory: StaffDirectory) -> Request:
+    f = record.fields
+
+    def s(name: str) -> str:
+        value = f.get(name, "")
+        return value if isinstance(value, str) else ""
+
+    return Request(
+        seq=seq,
+        at=record.time,
+        event_type=record.event_type,
+        subject=record.subject,
+        staff=directory.by_pseudonym.get(s("staff")),
+        person=None,
+        requester=s("requester"),
+        affair=s("affair"),
+        item=s("item"),
+        outcome=s("outcome"),
+        reason=s("reason"),
+        case_ref=s("case"),
+        batch_id=s("batch"),
+        terminal=s("terminal"),
+        nondisclosure=f.get("nondisclosure") is True,
+        from_affair=s("from_affair"),
+    )
+
+
+def _persons(requests: list[Request]) -> None:
+    subjects = {r.subject for r in requests if r.subject}
+    persons = persons_by_subject(subjects)
+    if subjects - persons.keys():
+        # Persons created since the last look: index them, then look again.
+        subject_index_fill()
+        persons.update(persons_by_subject(subjects - persons.keys()))
+    for r in requests:
+        r.person = persons.get(r.subject)
+
+
+def _context(
+    requests: list[Request], directory: StaffDirectory, org_codes: dict[int, str]
+) -> Context:
+    named = {(r.staff.institution_id, r.case_ref) for r in requests if r.staff and r.case_ref}
+    caseless = [r for r in requests if r.staff and r.person and not r.case_ref]
+    pairs = consent_pairs()
+    keys = [
+        k for r in requests for k in engine.fact_keys(r, org_codes.get(r.organization_id or 0, ""))
+    ]
+    consent_persons = [
+        r.person.id for r in requests if r.person and not r.refused and (r.item, r.affair) in pairs
+    ]
+    return Context(
+        directory=directory,
+        config=rule_config(),
+        watched=watched_subjects(),
+        consent_pairs=pairs,
+        facts=facts_by_key(keys),
+        cases_named=cases_by_reference(named),
+        cases_of_person=cases_of_persons(
+            {r.person.id for r in caseless if r.person},
+            {r.staff.department_id for r in caseless if r.staff},
+        ),
+        consents=consent_periods(consent_persons),
+    )
+
+
+def _scan_batch(rows: Sequence[tuple[int, str, str]], directory: StaffDirectory) -> tuple[int, int]:
+    records = _read(rows)
+    facts = [(seq, r) for seq, r in records if r.event_type in FACT_TYPES]
+    if facts:
+        LedgerFact.objects.bulk_create(
+            LedgerFact(
+                seq=seq,
+                event_type=r.event_type,
+                key=_fact_key(r),
+                at=r.time,
+                fields=dict(r.fields),
+            )
+            for seq, r in facts
+        )
+    requests = [_request(seq, r, directory) for seq, r in records if r.event_type in ACCESS_TYPES]
+    if not requests:
+        return 0, 0
+    _persons(requests)
+    org_codes = dict(Organization.objects.values_list("id", "code"))
+    ctx = _context(requests, directory, org_codes)
+    findings = engine.judge(requests, ctx, org_codes)
+    _observe(requests)
+    findings += _window_findings(requests, ctx, directory)
+    return _record(findings)
+
+
+def _observe(requests: list[Request]) -> None:
+    """Keep what the window rules need of each request, and each staff member's day count."""
+    insert_rows(
+        Access,
+        (
+            "seq",
+            "at",
+            "day",
+            "staff",
+            "department",
+            "subject",
+            "terminal",
+            "batch",
+            "explained",
+            "restricted",
+        ),
+        (
+            (
+                r.seq,
+                r.at,
+                r.day,
+                r.staff.id if r.staff else None,
+                r.staff.department_id if r.staff else None,
+                r.subject,
+                r.terminal,
+                r.by_batch,
+                r.explained,
+                r.restricted,
+            )
+            for r in requests
+        ),
+    )
+    counts: dict[tuple[int, int, dt.date], int] = defaultdict(int)
+    for r in requests:
+        if r.staff is not None and not r.by_batch:
+            counts[(r.staff.id, r.staff.department_id, r.day)] += 1
+    if counts:
+        # Add to the day's count (ON CONFLICT ... DO UPDATE adds on both PostgreSQL and SQLite).
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO detection_staffday (staff_id, department_id, day, count) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (staff_id, day) "
+                "DO UPDATE SET count = detection_staffday.count + excluded.count",
+                [(s, d, day, n) for (s, d, day), n in counts.items()],
+            )
+
+
+def _seen(
+    rows: Iterable[tuple[int, dt.datetime, dt.date, int | None, str, str, bool]],
+) -> list[Seen]:
+    return [Seen(*row) for row in rows]
+
+
+_SEEN = ("seq", "at", "day", "staff_id", "subject", "terminal", "restricted")
+
+
+def _window_findings(
+    requests: list[Request], ctx: Context, directory: StaffDirectory
+) -> list[Finding]:
+    on = ctx.config.on
+    candidates = [r for r in requests if r.staff is not None and not r.by_batch]
+    if not candidates:
+        return []
+    triggers = {r.seq for r in candidates}
+    by_id = {s.id: s for s in directory.by_pseudonym.values()}
+
+    def staff_of(staff_id: int | None) -> StaffInfo | None:
+        return by_id.get(staff_id) if staff_id is not None else None
+
+    findings: list[Finding] = []
+    first = min(r.at for r in candidates)
+    last = max(r.at for r in candidates)
+    subject_rules = [c for c in ("behaviour.many_staff", "behaviour.repeat_subject") if on(c)]
+    subjects = {r.subject for r in candidates if r.subject}
+    if subject_rules and subjects:
+        reach = max(
+            dt.timedelta(minutes=ctx.config.param(c, "window_minutes")) for c in subject_rules
+        )
+        by_subject: dict[str, list[Seen]] = defaultdict(list)
+        for chunk in _chunks(sorted(subjects)):
+            qs = Access.objects.filter(
+                subject__in=chunk, at__gte=first - reach, at__lte=last + reach, batch=False
+            ).order_by("subject", "at", "seq")
+            for seen in _seen(qs.values_list(*_SEEN)):
+                by_subject[seen.subject].append(seen)
+        if on("behaviour.many_staff"):
+            findings += engine.many_staff(by_subject, triggers, ctx, staff_of)
+        if on("behaviour.repeat_subject"):
+            findings += engine.repeat_subject(by_subject, triggers, ctx, staff_of)
+    code = "behaviour.multi_terminal"
+    with_terminal = {r.staff.id for r in candidates if r.terminal and r.staff}
+    if on(code) and with_terminal:
+        gap = dt.timedelta(minutes=ctx.config.param(code, "gap_minutes"))
+        by_staff: dict[int, list[Seen]] = defaultdict(list)
+        qs = (
+            Access.objects.filter(
+                staff_id__in=with_terminal, at__gte=first - gap, at__lte=last + gap, batch=False
+            )
+            .exclude(terminal="")
+            .order_by("staff_id", "at", "seq")
+        )
+        for seen in _seen(qs.values_list(*_SEEN)):
+            by_staff[seen.staff_id or 0].append(seen)
+        findings += engine.multi_terminal(by_staff, triggers, ctx, staff_of)
+    if on("behaviour.volume"):
+        findings += _volume(candidates, ctx, staff_of)
+    return findings
+
+
+def _volume(
+    candidates: list[Request], ctx: Context, staff_of: Callable[[int | None], StaffInfo | None]
+) -> list[Finding]:
+    code = "behaviour.volume"
+    days_back = ctx.config.param(code, "baseline_days")
+    touched = {(r.staff.id, r.staff.department_id, r.day) for r in candidates if r.staff}
+    departments = {d for _, d, _ in touched}
+    first = min(day for _, _, day in touched) - dt.timedelta(days=days_back)
+    last = max(day for _, _, day in touched)
+    history: dict[int, dict[int, dict[dt.date, int]]] = defaultdict(dict)  # dept -> staff -> days
+    rows = StaffDay.objects.filter(
+        department_id__in=departments, day__gte=first, day__lte=last
+    ).values_list("department_id", "staff_id", "day", "count")
+    for dept, staff_id, day, count in rows:
+        history[dept].setdefault(staff_id, {})[day] = count
+    findings: list[Finding] = []
+    for staff_id, dept, day in sorted(touched):
+        start = day - dt.timedelta(days=days_back)
+
+        def before(
+            days: dict[dt.date, int], start: dt.date = start, day: dt.date = day
+        ) -> dict[dt.date, int]:
+            return {d: n for d, n in days.items() if start <= d < day}
+
+        staff_days = history[dept].get(staff_id, {})
+        verdict = engine.volume_verdict(
+            count=staff_days.get(day, 0),
+            history=before(staff_days),
+            peer_histories=[before(h) for s, h in history[dept].items() if s != staff_id],
+            min_count=ctx.config.param(code, "min_count"),
+            factor=ctx.config.param(code, "factor"),
+        )
+        if not verdict.fires:
+            continue
+        seen = _seen(
+            Access.objects.filter(staff_id=staff_id, day=day, batch=False)
+            .order_by("at", "seq")
+            .values_list(*_SEEN)
+        )
+        staff = staff_of(staff_id)
+        for is_restricted in (False, True):
+            part = [s for s in seen if s.restricted == is_restricted]
+            if part:
+                findings.append(
+                    Finding(
+                        code,
+                        tuple((s.seq, s.at) for s in part),
+                        staff,
+                        "",
+                        staff.organization_id if staff else None,
+                        day,
+                        is_restricted,
+                    )
+                )
+    return findings
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+
+def dedupe_key(finding: Finding) -> str:
+    """The alert a finding belongs to: its rule, whom it is about (by the rule's grouping),
+    the requesting organisation, the day, and whether it concerns 不開示 persons (those
+    alerts are kept apart: they go to national auditors only)."""
+    group = RULES[finding.rule].group_by
+    staff = finding.staff.pseudonym if finding.staff and group != GroupBy.SUBJECT else ""
+    subject = finding.subject if group != GroupBy.STAFF else ""
+    scope = "R" if finding.restricted else "O"
+    return (
+        f"{finding.rule}|{staff}|{subject}|{finding.organization_id or 0}|"
+        f"{finding.day.isoformat()}|{scope}"
+    )
+
+
+def _record(findings: list[Finding]) -> tuple[int, int]:
+    """Open or extend the alerts of these findings and link their entries; queue the
+    immediate mails of newly opened high-severity alerts. Returns (opened, links added)."""
+    if not findings:
+        return 0, 0
+    now = timezone.now()
+    by_key: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_key[dedupe_key(finding)].append(finding)
+    alerts = {a.dedupe_key: a for a in Alert.objects.filter(dedupe_key__in=list(by_key))}
+    new: list[Alert] = []
+    for key, group in by_key.items():
+        if key in alerts:
+            continue
+        f = group[0]
+        rule = RULES[f.rule]
+        ats = [at for g in group for _, at in g.rows]
+        per_staff = rule.group_by != GroupBy.SUBJECT
+        alert = Alert(
+            rule=rule.code,
+            family=rule.family,
+            severity=rule.severity,
+            organization_id=f.organization_id,
+            staff_id=f.staff.id if f.staff and per_staff else None,
+            staff_pseudonym=f.staff.pseudonym if f.staff and per_staff else "",
+            subject=f.subject if rule.group_by != GroupBy.STAFF else "",
+            restricted=f.restricted,
+            day=f.day,
+            dedupe_key=key,
+            first_at=min(ats),
+            last_at=max(ats),
+            created_at=now,
+            updated_at=now,
+        )
+        new.append(alert)
+        alerts[key] = alert
+    Alert.objects.bulk_create(new)
+    links = {
+        (alerts[key].pk, seq): at
+        for key, group in by_key.items()
+        for f in group
+        for seq, at in f.rows
+    }
+    AlertEntry.objects.bulk_create(
+        [
+            AlertEntry(alert_id=alert_id, seq=seq, at=at, linked_at=now)
+            for (alert_id, seq), at in links.items()
+        ],
+        ignore_conflicts=True,
+    )
+    touched = [alerts[key].pk for key in by_key]
+    totals = (
+        AlertEntry.objects.filter(alert_id__in=touched)
+        .values("alert_id")
+        .annotate(n=Count("id"), first=Min("at"), last=Max("at"))
+    )
+    by_pk = {alerts[key].pk: alerts[key] for key in by_key}
+    counted_before = sum(a.entry_count for a in by_pk.values())
+    for row in totals:
+        alert = by_pk[row["alert_id"]]
+        alert.entry_count, alert.first_at, alert.last_at = row["n"], row["first"], row["last"]
+        alert.updated_at = now
+    Alert.objects.bulk_update(
+        list(by_pk.values()), ["entry_count", "first_at", "last_at", "updated_at"]
+    )
+    for alert in new:
+        alert_mails_enqueue(alert=alert)
+    return len(new), sum(a.entry_count for a in by_pk.values()) - counted_before
+
+
+def _chunks(items: list[str], size: int = 2000) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
