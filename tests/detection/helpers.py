@@ -33,7 +33,8 @@ OFFICE = dt.datetime(2026, 6, 3, 10, 0, tzinfo=TOKYO)
 
 def at(hour: int, minute: int = 0, *, day: dt.date | None = None) -> dt.datetime:
     """A moment (Tokyo) on OFFICE's day or another."""
-    return dt.datetime.combine(day or OFFICE.date(), dt.time(hour, minute), TOKYO)
+    start = dt.datetime.combine(day or OFFICE.date(), dt.time(hour), TOKYO)
+    return start + dt.timedelta(minutes=minute)
 
 
 def scan() -> ScanResult:
@@ -75,6 +76,19 @@ def resident(world: Any, **fields: Any):
     )
     person.addressee_number = number
     return person
+
+
+def family(world: Any, size: int, **fields: Any) -> list:
+    """size residents of one household (世帯) of the world's city, the first its head."""
+    from agencies.models import Household
+
+    household = Household.objects.create(
+        organization=world.city, number=f"H{next(_numbers)}", address="北1条西2丁目"
+    )
+    return [
+        resident(world, household=household, address=household.address, **fields)
+        for _ in range(size)
+    ]
 
 
 def clerk(world: Any, *, department=None, affairs=None, **fields: Any) -> StaffMember:
