@@ -69,6 +69,7 @@ def test_a_high_alert_mails_the_organisations_officers_once(world, officers, smt
     parts = _parts(mail)
     text, html = parts["text/plain"], parts["text/html"]
     assert "連携許可表にない照会" in text and "hard.out_of_table" in text
+    assert "検知規則:" in text and "職員（仮名）" in html  # the page texts, in Japanese
     assert f"https://yaritori.example.org/audit/alerts/{alert.pk}/" in text
     assert f"/admin/detection/alert/{alert.pk}/change/" in html
     assert world.clerk.audit_pseudonym in text
@@ -146,6 +147,7 @@ def test_officers_get_mails_in_their_language(world, officers, smtp, clock_ok):
     [mail] = smtp.messages
     subject = " ".join(mail["Subject"].split())  # unfolded
     assert "Query outside the permitted table" in subject and "High-severity alert" in subject
+    assert "Staff member (pseudonym)" in _parts(mail)["text/plain"]
 
 
 def test_mail_survives_smtp_being_down(world, officers, smtp, clock_ok):
