@@ -150,6 +150,12 @@ class AlertAdmin(admin.ModelAdmin):
         # The inlines are read-only; the services above saved everything.
         return None
 
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        # The read-only inlines were never saved: only the form's changes are described.
+        return super().construct_change_message(request, form, [], add)
+
 
 class RuleSettingForm(forms.ModelForm):
     params = forms.CharField(
