@@ -12,3 +12,6 @@ class DetectionConfig(AppConfig):
         # The app's event types are declared to the ledger when the app loads, as every
         # writer's are: the ledger refuses an entry of an undeclared type.
         from detection import events  # noqa: F401
+        from detection.lookups import register
+
+        register()

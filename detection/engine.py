@@ -11,13 +11,22 @@ earlier entries): never a label, a name of the demo or its injection code.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from core.calendar import TOKYO, in_office_hours
+from core.calendar import OFFICE_CLOSES, OFFICE_OPENS, TOKYO, is_working_day
 from detection.rules import HARD_REASONS
-from detection.selectors import CaseInfo, Fact, PersonInfo, RuleConfig, StaffDirectory, StaffInfo
+from detection.selectors import (
+    CaseInfo,
+    Fact,
+    Membership,
+    PersonInfo,
+    RuleConfig,
+    StaffDirectory,
+    StaffInfo,
+)
 
 REFUSED = "refused"
 
@@ -84,7 +93,7 @@ class Context:
     consent_pairs: frozenset[tuple[str, str]]  # (item, affair) needing consent
     facts: Mapping[str, Sequence[Fact]]  # by LedgerFact key
     cases_named: Mapping[tuple[int, str], Sequence[CaseInfo]]  # by (institution id, ref)
-    cases_of_person: Mapping[int, Sequence[CaseInfo]]
+    memberships: Mapping[int, Sequence[Membership]]  # by person id
     consents: Mapping[tuple[int, str, str, str], Sequence[tuple[dt.date, dt.date | None]]]
 
 
@@ -111,16 +120,18 @@ def nondisclosure_key(subject: str) -> str:
     return f"nondisclosure|{subject}"
 
 
-def fact_keys(request: Request, organization_code: str) -> list[str]:
-    """Every fact key a request may be judged against."""
+def fact_keys(
+    request: Request, organization_code: str, consent_pairs: frozenset[tuple[str, str]]
+) -> list[str]:
+    """The fact keys a request will be judged against."""
     keys = [nondisclosure_key(request.subject)] if request.subject else []
     if request.batch_id:
         keys.append(batch_key(request.batch_id))
     if request.staff is not None:
         keys.append(assignment_key(request.staff.pseudonym, request.affair))
-    if request.subject:
+    if request.subject and (request.item, request.affair) in consent_pairs:
         keys.append(consent_key(request.subject, request.requester, request.affair, request.item))
-    if organization_code:
+    if organization_code and request.event_type == "internal.transfer":
         keys.append(ordinance_key(organization_code))
     return keys
 
@@ -213,8 +224,12 @@ def explain(request: Request, ctx: Context) -> None:
             case is not None and case_allows(case, request) and request.person.id in case.members
         )
         return
+    staff = request.staff
     request.explained = any(
-        case_allows(case, request) for case in ctx.cases_of_person.get(request.person.id, ())
+        m.department_id == staff.department_id
+        and m.affair_code == request.affair
+        and m.open_at(request.at)
+        for m in ctx.memberships.get(request.person.id, ())
     )
 
 
@@ -315,11 +330,23 @@ def explanation_rules(request: Request) -> list[str]:
     return ["explain.no_case"]
 
 
+# The calendar's answer for a day does not change within a scan; jpholiday's is the dearest
+# part of core.calendar.in_office_hours, asked for every request.
+_working_day = functools.lru_cache(maxsize=4096)(is_working_day)
+
+
+def _in_office_hours(moment: dt.datetime) -> bool:
+    """core.calendar.in_office_hours, with the working day remembered (a test holds the two
+    equal)."""
+    local = moment.astimezone(TOKYO)
+    return _working_day(local.date()) and OFFICE_OPENS <= local.time() <= OFFICE_CLOSES
+
+
 def outside_office_hours(moment: dt.datetime, grace: dt.timedelta) -> bool:
     """Outside the calendar's office hours (core.calendar: working days, 8:30-17:15) by more
     than grace: a clerk finishing a case a few minutes after closing is ordinary work, a
     query in the night or on a holiday is not. No grace reaches into a day off."""
-    return not (in_office_hours(moment - grace) or in_office_hours(moment + grace))
+    return not (_in_office_hours(moment - grace) or _in_office_hours(moment + grace))
 
 
 def behaviour_rules(request: Request, ctx: Context) -> list[str]:

@@ -26,7 +26,12 @@ from core.calendar import TOKYO
 from core.outbox import outbox_enqueue
 from detection.models import Alert, PrivacyOfficer
 from detection.rules import RULES, Rule
-from detection.selectors import alerts_open_count, alerts_opened_on, officers_for
+from detection.selectors import (
+    OfficerBook,
+    alerts_open_count,
+    alerts_opened_on,
+    officers_for,
+)
 
 ALERT_MAIL = "detection.alert"
 DIGEST_MAIL = "detection.digest"
@@ -81,13 +86,15 @@ def compose_alert(alert: Alert, *, language: str) -> Message:
         )
 
 
-def alert_mails_enqueue(*, alert: Alert) -> int:
+def alert_mails_enqueue(*, alert: Alert, book: OfficerBook | None = None) -> int:
     """Queue the immediate mail of a newly opened alert of high severity to each of its
-    recipients (officers_for), in the caller's transaction; returns how many. One mail per
-    alert and recipient, ever (the outbox's dedupe key)."""
+    recipients (officers_for, or the book of officers the caller read once), in the caller's
+    transaction; returns how many. One mail per alert and recipient, ever (the outbox's
+    dedupe key)."""
     if alert.severity != "high":
         return 0
-    officers = officers_for(organization_id=alert.organization_id, restricted=alert.restricted)
+    find = book.officers_for if book is not None else officers_for
+    officers = find(organization_id=alert.organization_id, restricted=alert.restricted)
     for officer in officers:
         message = compose_alert(alert, language=officer.language)
         outbox_enqueue(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from agencies.models import Organization
@@ -31,13 +31,14 @@ from detection.mail import alert_mails_enqueue
 from detection.models import Access, Alert, AlertEntry, LedgerFact, ScanWatermark, StaffDay
 from detection.rules import RULES, GroupBy
 from detection.selectors import (
+    OfficerBook,
     StaffDirectory,
     StaffInfo,
     cases_by_reference,
-    cases_of_persons,
     consent_pairs,
     consent_periods,
     facts_by_key,
+    memberships,
     persons_by_subject,
     rule_config,
     staff_directory,
@@ -215,9 +216,11 @@ def _context(
     named = {(r.staff.institution_id, r.case_ref) for r in requests if r.staff and r.case_ref}
     caseless = [r for r in requests if r.staff and r.person and not r.case_ref]
     pairs = consent_pairs()
-    keys = [
-        k for r in requests for k in engine.fact_keys(r, org_codes.get(r.organization_id or 0, ""))
-    ]
+    keys = {
+        k
+        for r in requests
+        for k in engine.fact_keys(r, org_codes.get(r.organization_id or 0, ""), pairs)
+    }
     consent_persons = [
         r.person.id for r in requests if r.person and not r.refused and (r.item, r.affair) in pairs
     ]
@@ -228,7 +231,7 @@ def _context(
         consent_pairs=pairs,
         facts=facts_by_key(keys),
         cases_named=cases_by_reference(named),
-        cases_of_person=cases_of_persons(
+        memberships=memberships(
             {r.person.id for r in caseless if r.person},
             {r.staff.department_id for r in caseless if r.staff},
         ),
@@ -257,13 +260,14 @@ def _scan_batch(rows: Sequence[tuple[int, str, str]], directory: StaffDirectory)
     org_codes = dict(Organization.objects.values_list("id", "code"))
     ctx = _context(requests, directory, org_codes)
     findings = engine.judge(requests, ctx, org_codes)
-    _observe(requests)
-    findings += _window_findings(requests, ctx, directory)
+    day_counts = _observe(requests)
+    findings += _window_findings(requests, ctx, directory, day_counts)
     return _record(findings)
 
 
-def _observe(requests: list[Request]) -> None:
-    """Keep what the window rules need of each request, and each staff member's day count."""
+def _observe(requests: list[Request]) -> dict[tuple[int, dt.date], int]:
+    """Keep what the window rules need of each request, and add to each staff member's day
+    count; returns the counts of the days touched, as they are now."""
     insert_rows(
         Access,
         (
@@ -298,15 +302,36 @@ def _observe(requests: list[Request]) -> None:
     for r in requests:
         if r.staff is not None and not r.by_batch:
             counts[(r.staff.id, r.staff.department_id, r.day)] += 1
-    if counts:
-        # Add to the day's count (ON CONFLICT ... DO UPDATE adds on both PostgreSQL and SQLite).
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO detection_staffday (staff_id, department_id, day, count) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (staff_id, day) "
-                "DO UPDATE SET count = detection_staffday.count + excluded.count",
-                [(s, d, day, n) for (s, d, day), n in counts.items()],
+    if not counts:
+        return {}
+    # Add to each day's count (ON CONFLICT ... DO UPDATE adds), in one statement: on
+    # PostgreSQL from four arrays, elsewhere as rows of placeholders.
+    rows = [(s, d, day, n) for (s, d, day), n in counts.items()]
+    upsert = (
+        " ON CONFLICT (staff_id, day) DO UPDATE SET count = detection_staffday.count + "
+        "excluded.count RETURNING staff_id, day, count"
+    )
+    now: dict[tuple[int, dt.date], int] = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO detection_staffday (staff_id, department_id, day, count) "  # noqa: S608
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::int[])" + upsert,
+                [list(column) for column in zip(*rows, strict=True)],
             )
+            now.update(((s, d), n) for s, d, n in cursor.fetchall())
+            return now
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                "INSERT INTO detection_staffday (staff_id, department_id, day, count) "  # noqa: S608
+                f"VALUES {values}" + upsert,
+                [v for row in chunk for v in row],
+            )
+            for s, d, n in cursor.fetchall():
+                now[(s, d if isinstance(d, dt.date) else dt.date.fromisoformat(d))] = n
+    return now
 
 
 def _seen(
@@ -319,7 +344,10 @@ _SEEN = ("seq", "at", "day", "staff_id", "subject", "terminal", "restricted")
 
 
 def _window_findings(
-    requests: list[Request], ctx: Context, directory: StaffDirectory
+    requests: list[Request],
+    ctx: Context,
+    directory: StaffDirectory,
+    day_counts: dict[tuple[int, dt.date], int],
 ) -> list[Finding]:
     on = ctx.config.on
     candidates = [r for r in requests if r.staff is not None and not r.by_batch]
@@ -340,13 +368,24 @@ def _window_findings(
         reach = max(
             dt.timedelta(minutes=ctx.config.param(c, "window_minutes")) for c in subject_rules
         )
+        # Only subjects queried often enough in the reach can make either rule fire (distinct
+        # staff members are never more than the requests): the rest are not read.
+        least = min(
+            ctx.config.param(c, "min_staff" if c == "behaviour.many_staff" else "min_count")
+            for c in subject_rules
+        )
+        near = Access.objects.filter(at__gte=first - reach, at__lte=last + reach, batch=False)
+        hot = list(
+            near.filter(subject__any_of=sorted(subjects))
+            .values("subject")
+            .annotate(n=Count("seq"))
+            .filter(n__gte=least)
+            .values_list("subject", flat=True)
+        )
         by_subject: dict[str, list[Seen]] = defaultdict(list)
-        for chunk in _chunks(sorted(subjects)):
-            qs = Access.objects.filter(
-                subject__in=chunk, at__gte=first - reach, at__lte=last + reach, batch=False
-            ).order_by("subject", "at", "seq")
-            for seen in _seen(qs.values_list(*_SEEN)):
-                by_subject[seen.subject].append(seen)
+        qs = near.filter(subject__any_of=hot).order_by("subject", "at", "seq")
+        for seen in _seen(qs.values_list(*_SEEN)) if hot else ():
+            by_subject[seen.subject].append(seen)
         if on("behaviour.many_staff"):
             findings += engine.many_staff(by_subject, triggers, ctx, staff_of)
         if on("behaviour.repeat_subject"):
@@ -355,34 +394,50 @@ def _window_findings(
     with_terminal = {r.staff.id for r in candidates if r.terminal and r.staff}
     if on(code) and with_terminal:
         gap = dt.timedelta(minutes=ctx.config.param(code, "gap_minutes"))
-        by_staff: dict[int, list[Seen]] = defaultdict(list)
-        qs = (
-            Access.objects.filter(
-                staff_id__in=with_terminal, at__gte=first - gap, at__lte=last + gap, batch=False
-            )
-            .exclude(terminal="")
-            .order_by("staff_id", "at", "seq")
+        near = Access.objects.filter(at__gte=first - gap, at__lte=last + gap, batch=False).exclude(
+            terminal=""
         )
-        for seen in _seen(qs.values_list(*_SEEN)):
+        # Only accounts seen on two terminals or more in the reach are read.
+        hot_staff = list(
+            near.filter(staff_id__any_of=sorted(with_terminal))
+            .values("staff_id")
+            .annotate(t=Count("terminal", distinct=True))
+            .filter(t__gte=2)
+            .values_list("staff_id", flat=True)
+        )
+        by_staff: dict[int, list[Seen]] = defaultdict(list)
+        qs = near.filter(staff_id__any_of=hot_staff).order_by("staff_id", "at", "seq")
+        for seen in _seen(qs.values_list(*_SEEN)) if hot_staff else ():
             by_staff[seen.staff_id or 0].append(seen)
         findings += engine.multi_terminal(by_staff, triggers, ctx, staff_of)
     if on("behaviour.volume"):
-        findings += _volume(candidates, ctx, staff_of)
+        findings += _volume(candidates, ctx, staff_of, day_counts)
     return findings
 
 
 def _volume(
-    candidates: list[Request], ctx: Context, staff_of: Callable[[int | None], StaffInfo | None]
+    candidates: list[Request],
+    ctx: Context,
+    staff_of: Callable[[int | None], StaffInfo | None],
+    day_counts: dict[tuple[int, dt.date], int],
 ) -> list[Finding]:
     code = "behaviour.volume"
     days_back = ctx.config.param(code, "baseline_days")
-    touched = {(r.staff.id, r.staff.department_id, r.day) for r in candidates if r.staff}
+    least = ctx.config.param(code, "min_count")
+    # A day below min_count never fires: only the others need their history read.
+    touched = {
+        (r.staff.id, r.staff.department_id, r.day)
+        for r in candidates
+        if r.staff and day_counts.get((r.staff.id, r.day), 0) >= least
+    }
+    if not touched:
+        return []
     departments = {d for _, d, _ in touched}
     first = min(day for _, _, day in touched) - dt.timedelta(days=days_back)
     last = max(day for _, _, day in touched)
     history: dict[int, dict[int, dict[dt.date, int]]] = defaultdict(dict)  # dept -> staff -> days
     rows = StaffDay.objects.filter(
-        department_id__in=departments, day__gte=first, day__lte=last
+        department_id__any_of=sorted(departments), day__gte=first, day__lte=last
     ).values_list("department_id", "staff_id", "day", "count")
     for dept, staff_id, day, count in rows:
         history[dept].setdefault(staff_id, {})[day] = count
@@ -454,7 +509,8 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
     by_key: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_key[dedupe_key(finding)].append(finding)
-    alerts = {a.dedupe_key: a for a in Alert.objects.filter(dedupe_key__in=list(by_key))}
+    alerts = {a.dedupe_key: a for a in Alert.objects.filter(dedupe_key__any_of=list(by_key))}
+    counted_before = sum(a.entry_count for a in alerts.values())
     new: list[Alert] = []
     for key, group in by_key.items():
         if key in alerts:
@@ -482,39 +538,51 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
         new.append(alert)
         alerts[key] = alert
     Alert.objects.bulk_create(new)
-    links = {
-        (alerts[key].pk, seq): at
-        for key, group in by_key.items()
-        for f in group
-        for seq, at in f.rows
-    }
-    AlertEntry.objects.bulk_create(
-        [
-            AlertEntry(alert_id=alert_id, seq=seq, at=at, linked_at=now)
-            for (alert_id, seq), at in links.items()
-        ],
-        ignore_conflicts=True,
+    _link(
+        {
+            (alerts[key].pk, seq): at
+            for key, group in by_key.items()
+            for f in group
+            for seq, at in f.rows
+        },
+        now,
     )
-    touched = [alerts[key].pk for key in by_key]
-    totals = (
-        AlertEntry.objects.filter(alert_id__in=touched)
-        .values("alert_id")
-        .annotate(n=Count("id"), first=Min("at"), last=Max("at"))
+    touched = sorted(alerts[key].pk for key in by_key)
+    # One statement recounts every touched alert from its links (a link is added only once).
+    links = AlertEntry.objects.filter(alert_id=OuterRef("pk"))
+    Alert.objects.filter(pk__any_of=touched).update(
+        entry_count=Subquery(links.values("alert_id").annotate(n=Count("id")).values("n")),
+        first_at=Subquery(links.order_by("at").values("at")[:1]),
+        last_at=Subquery(links.order_by("-at").values("at")[:1]),
+        updated_at=now,
     )
-    by_pk = {alerts[key].pk: alerts[key] for key in by_key}
-    counted_before = sum(a.entry_count for a in by_pk.values())
-    for row in totals:
-        alert = by_pk[row["alert_id"]]
-        alert.entry_count, alert.first_at, alert.last_at = row["n"], row["first"], row["last"]
-        alert.updated_at = now
-    Alert.objects.bulk_update(
-        list(by_pk.values()), ["entry_count", "first_at", "last_at", "updated_at"]
-    )
-    for alert in new:
-        alert_mails_enqueue(alert=alert)
-    return len(new), sum(a.entry_count for a in by_pk.values()) - counted_before
+    counted = Alert.objects.filter(pk__any_of=touched).aggregate(n=Sum("entry_count"))["n"] or 0
+    high = [a.pk for a in new if a.severity == "high"]
+    if high:
+        book = OfficerBook()
+        for alert in Alert.objects.filter(pk__any_of=high).select_related("organization"):
+            alert_mails_enqueue(alert=alert, book=book)
+    return len(new), counted - counted_before
 
 
-def _chunks(items: list[str], size: int = 2000) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _link(links: dict[tuple[int, int], dt.datetime], now: dt.datetime) -> None:
+    """Link entries to alerts, each (alert, entry) once, however often it is found."""
+    if connection.vendor != "postgresql":
+        AlertEntry.objects.bulk_create(
+            [AlertEntry(alert_id=a, seq=s, at=at, linked_at=now) for (a, s), at in links.items()],
+            ignore_conflicts=True,
+        )
+        return
+    with connection.cursor() as cursor:
+        # Three arrays, one statement: no placeholder per row to build and bind.
+        cursor.execute(
+            "INSERT INTO detection_alertentry (alert_id, seq, at, linked_at) "
+            "SELECT a, s, t, %s FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) "
+            "AS u(a, s, t) ON CONFLICT (alert_id, seq) DO NOTHING",
+            [
+                now,
+                [a for a, _ in links],
+                [s for _, s in links],
+                list(links.values()),
+            ],
+        )

@@ -141,11 +141,8 @@ _PERSON_COLUMNS = (
 def persons_by_subject(subjects: Iterable[str]) -> dict[str, PersonInfo]:
     """The persons behind these subject pseudonyms, as far as the index knows them."""
     wanted = list(set(subjects))
-    found: dict[str, PersonInfo] = {}
-    for chunk in _chunks(wanted):
-        for row in SubjectIndex.objects.filter(pseudonym__in=chunk).values_list(*_PERSON_COLUMNS):
-            found[row[0]] = PersonInfo(*row[1:])
-    return found
+    rows = SubjectIndex.objects.filter(pseudonym__any_of=wanted).values_list(*_PERSON_COLUMNS)
+    return {row[0]: PersonInfo(*row[1:]) for row in rows}
 
 
 def subject_index_fill(*, batch: int = 5000) -> int:
@@ -203,11 +200,10 @@ def _case_infos(cases: QuerySet[Case]) -> list[CaseInfo]:
     )
     members: dict[int, set[int]] = defaultdict(set)
     ids = [row[0] for row in rows]
-    for chunk in _chunks(ids):
-        for case_id, person_id in CaseMember.objects.filter(case_id__in=chunk).values_list(
-            "case_id", "person_id"
-        ):
-            members[case_id].add(person_id)
+    for case_id, person_id in CaseMember.objects.filter(case_id__any_of=ids).values_list(
+        "case_id", "person_id"
+    ):
+        members[case_id].add(person_id)
     return [CaseInfo(*row, frozenset(members[row[0]])) for row in rows]
 
 
@@ -219,36 +215,51 @@ def cases_by_reference(
     wanted = set(references)
     if not wanted:
         return {}
-    institutions = {inst for inst, _ in wanted}
-    refs = {ref for _, ref in wanted}
+    qs = Case.objects.filter(
+        reference__any_of=sorted({ref for _, ref in wanted}),
+        department__institution_id__any_of=sorted({inst for inst, _ in wanted}),
+    )
     found: dict[tuple[int, str], list[CaseInfo]] = defaultdict(list)
-    for chunk in _chunks(sorted(refs)):
-        qs = Case.objects.filter(reference__in=chunk, department__institution_id__in=institutions)
-        for case in _case_infos(qs):
-            key = (case.institution_id, case.reference)
-            if key in wanted:
-                found[key].append(case)
+    for case in _case_infos(qs):
+        key = (case.institution_id, case.reference)
+        if key in wanted:
+            found[key].append(case)
     return found
 
 
-def cases_of_persons(
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A person's membership of a case: the case's department, affair and open period."""
+
+    department_id: int
+    affair_code: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+
+    def open_at(self, moment: dt.datetime) -> bool:
+        return self.opened_at <= moment and (self.closed_at is None or moment < self.closed_at)
+
+
+def memberships(
     person_ids: Iterable[int], department_ids: Iterable[int]
-) -> dict[int, list[CaseInfo]]:
+) -> dict[int, list[Membership]]:
     """For each person, the cases of these departments that include them (open or not)."""
-    persons = set(person_ids)
-    departments = set(department_ids)
+    persons, departments = sorted(set(person_ids)), sorted(set(department_ids))
     if not persons or not departments:
         return {}
-    by_person: dict[int, list[CaseInfo]] = defaultdict(list)
-    for chunk in _chunks(sorted(persons)):
-        qs = Case.objects.filter(
-            department_id__in=departments, case_members__person_id__in=chunk
-        ).distinct()
-        for case in _case_infos(qs):
-            for person_id in case.members & persons:
-                if case not in by_person[person_id]:
-                    by_person[person_id].append(case)
-    return by_person
+    rows = CaseMember.objects.filter(
+        person_id__any_of=persons, case__department_id__any_of=departments
+    ).values_list(
+        "person_id",
+        "case__department_id",
+        "case__affair__code",
+        "case__opened_at",
+        "case__closed_at",
+    )
+    found: dict[int, list[Membership]] = defaultdict(list)
+    for person_id, department_id, affair, opened_at, closed_at in rows:
+        found[person_id].append(Membership(department_id, affair, opened_at, closed_at))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,13 +275,11 @@ class Fact:
 def facts_by_key(keys: Iterable[str]) -> dict[str, list[Fact]]:
     """The facts recorded under each key, oldest first (by time, then sequence)."""
     found: dict[str, list[Fact]] = defaultdict(list)
-    wanted = sorted(set(keys))
-    for chunk in _chunks(wanted):
-        rows = LedgerFact.objects.filter(key__in=chunk).order_by("at", "seq")
-        for seq, event_type, key, at, fields in rows.values_list(
-            "seq", "event_type", "key", "at", "fields"
-        ):
-            found[key].append(Fact(seq, event_type, at, fields))
+    rows = LedgerFact.objects.filter(key__any_of=sorted(set(keys))).order_by("at", "seq")
+    for seq, event_type, key, at, fields in rows.values_list(
+        "seq", "event_type", "key", "at", "fields"
+    ):
+        found[key].append(Fact(seq, event_type, at, fields))
     return found
 
 
@@ -281,13 +290,11 @@ def consent_periods(
     periods: dict[tuple[int, str, str, str], list[tuple[dt.date, dt.date | None]]] = defaultdict(
         list
     )
-    persons = sorted(set(person_ids))
-    for chunk in _chunks(persons):
-        rows = Consent.objects.filter(person_id__in=chunk).values_list(
-            "person_id", "institution__code", "affair__code", "item__code", "valid_from", "valid_to"
-        )
-        for person, inst, affair, item, start, end in rows:
-            periods[(person, inst, affair, item)].append((start, end))
+    rows = Consent.objects.filter(person_id__any_of=sorted(set(person_ids))).values_list(
+        "person_id", "institution__code", "affair__code", "item__code", "valid_from", "valid_to"
+    )
+    for person, inst, affair, item, start, end in rows:
+        periods[(person, inst, affair, item)].append((start, end))
     return periods
 
 
@@ -351,6 +358,23 @@ def officers_for(*, organization_id: int | None, restricted: bool) -> list[Priva
     return list(qs.filter(organization_id=organization_id).order_by("pk"))
 
 
+class OfficerBook:
+    """Every active privacy officer, read once, answering officers_for without a query."""
+
+    def __init__(self) -> None:
+        self._by_org: dict[int | None, list[PrivacyOfficer]] = defaultdict(list)
+        for officer in PrivacyOfficer.objects.filter(active=True).order_by("pk"):
+            self._by_org[officer.organization_id].append(officer)
+
+    def officers_for(
+        self, *, organization_id: int | None, restricted: bool
+    ) -> list[PrivacyOfficer]:
+        """As officers_for()."""
+        if restricted or organization_id is None:
+            return list(self._by_org.get(None, ()))
+        return list(self._by_org.get(organization_id, ()))
+
+
 def alerts_opened_on(
     *, day: dt.date, organization_id: int | None, restricted: bool
 ) -> QuerySet[Alert]:
@@ -379,9 +403,3 @@ def alerts_open_count(*, organization_id: int | None, restricted: bool) -> int:
         if organization_id is not None:
             qs = qs.filter(organization_id=organization_id)
     return qs.count()
-
-
-def _chunks(items: list[Any], size: int = 2000) -> Iterable[list[Any]]:
-    # IN lists stay well below SQLite's limit of bound parameters.
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -347,3 +347,14 @@ def test_other_organisations_bursts_are_their_own_alerts(world):
     scan()
     by_org = {a.organization_id: a.entry_count for a in alerts("behaviour.many_staff")}
     assert by_org == {world.city.pk: 2, world.neighbour.organization_id: 2}
+
+
+def test_the_remembered_calendar_agrees_with_core_calendar():
+    """The engine remembers working days; its office hours must be core.calendar's."""
+    from core.calendar import TOKYO, in_office_hours
+    from detection.engine import _in_office_hours
+
+    start = dt.datetime(2025, 12, 26, 0, 0, tzinfo=TOKYO)
+    for minutes in range(0, 14 * 24 * 60, 7):  # two weeks over the year's end, every 7 min
+        moment = start + dt.timedelta(minutes=minutes, seconds=minutes % 60)
+        assert _in_office_hours(moment) == in_office_hours(moment), moment

@@ -1,4 +1,4 @@
-"""manage.py bench append|verify|proof: the ledger's benchmarks, in a scratch database."""
+"""manage.py bench append|verify|proof|linkage|scan: the benchmarks, in a scratch database."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ class Command(BaseCommand):
         "--keep). append: N entries by --writers processes with the sequencer running, against "
         "a plain INSERT of the same rows, and the integration delay. proof: inclusion and "
         "consistency proof times and database reads at --sizes. verify: audit_verify's rate "
-        "over --size entries. Figures are for docs/benchmarks.md; never a test."
+        "over --size entries. scan: the detection scanner over --entries request entries of a demo "
+        "world of --residents with --cases cases, against a plain read of the same entries. "
+        "Figures are for docs/benchmarks.md; never a test."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["append", "verify", "proof", "linkage"])
+        parser.add_argument("target", choices=["append", "verify", "proof", "linkage", "scan"])
         parser.add_argument("--seconds", type=float, default=15.0, help="linkage: per phase")
         parser.add_argument("--clients", type=int, default=16, help="linkage: requests in flight")
         parser.add_argument("--rate", type=float, default=250.0, help="linkage: fixed rate")
@@ -37,7 +39,12 @@ class Command(BaseCommand):
             "--requests", type=int, default=3000, help="linkage --wsgi: requests to send"
         )
         parser.add_argument("--writers", type=int, default=16)
-        parser.add_argument("--entries", type=int, default=20_000)
+        parser.add_argument(
+            "--entries", type=int, default=None, help="append: 20,000; scan: 1,000,000"
+        )
+        parser.add_argument("--residents", type=int, default=20_000, help="scan: demo world")
+        parser.add_argument("--cases", type=int, default=50_000, help="scan: a year of cases")
+        parser.add_argument("--batch", type=int, default=5000, help="scan: entries per batch")
         parser.add_argument(
             "--sizes", default="10000,1000000", help="comma-separated log sizes for proof"
         )
@@ -51,9 +58,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        target = options["target"]
+        if options["entries"] is None:
+            options["entries"] = 1_000_000 if target == "scan" else 20_000
         for name in (
             "writers",
             "entries",
+            "residents",
+            "cases",
+            "batch",
             "size",
             "samples",
             "jobs",
@@ -82,8 +95,18 @@ class Command(BaseCommand):
 
         teardown = bench.scratch_database(keep=options["keep"])
         try:
-            target = options["target"]
-            if target == "append":
+            if target == "scan":
+                from bench.scan import bench_scan
+
+                bench_scan(
+                    entries=options["entries"],
+                    residents=options["residents"],
+                    cases=options["cases"],
+                    batch=options["batch"],
+                    repeat=options["repeat"],
+                    say=say,
+                )
+            elif target == "append":
                 bench.bench_append(
                     writers=options["writers"],
                     entries=options["entries"],
