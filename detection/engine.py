@@ -56,7 +56,7 @@ class Request:
     restricted: bool = False  # about a person protected from disclosure (不開示)
     explained: bool = False  # an open case or a batch query of the department explains it
     by_batch: bool = False  # explained by a batch query (一括照会)
-    case: CaseInfo | None = None  # the case the entry names, when found
+    case: CaseInfo | Membership | None = None  # the case the entry names, when found
 
     def __post_init__(self) -> None:
         self.day = self.at.astimezone(TOKYO).date()
@@ -92,7 +92,8 @@ class Context:
     watched: frozenset[str]
     consent_pairs: frozenset[tuple[str, str]]  # (item, affair) needing consent
     facts: Mapping[str, Sequence[Fact]]  # by LedgerFact key
-    cases_named: Mapping[tuple[int, str], Sequence[CaseInfo]]  # by (institution id, ref)
+    # Cases named by entries whose subject is not among their members, by (institution, ref).
+    cases_named: Mapping[tuple[int, str], Sequence[CaseInfo]]
     memberships: Mapping[int, Sequence[Membership]]  # by person id
     consents: Mapping[tuple[int, str, str, str], Sequence[tuple[dt.date, dt.date | None]]]
 
@@ -198,7 +199,17 @@ def named_case(request: Request, ctx: Context) -> CaseInfo | None:
     return chosen[0] if chosen else None
 
 
-def case_allows(case: CaseInfo, request: Request) -> bool:
+def membership_of_named_case(request: Request, ctx: Context) -> Membership | None:
+    """The subject's membership of the case the entry names, in the clerk's department."""
+    if request.person is None or request.staff is None:
+        return None
+    for m in ctx.memberships.get(request.person.id, ()):
+        if m.reference == request.case_ref and m.department_id == request.staff.department_id:
+            return m
+    return None
+
+
+def case_allows(case: CaseInfo | Membership, request: Request) -> bool:
     """A case is a reason for a request of its own department and affair while it is open."""
     assert request.staff is not None
     return (
@@ -218,11 +229,11 @@ def explain(request: Request, ctx: Context) -> None:
     if request.staff is None or request.person is None:
         return
     if request.case_ref:
-        case = named_case(request, ctx)
-        request.case = case
-        request.explained = bool(
-            case is not None and case_allows(case, request) and request.person.id in case.members
-        )
+        # The subject's own membership of the named case, found with their other cases; the
+        # case alone (not theirs) only when there is none.
+        member = membership_of_named_case(request, ctx)
+        request.case = member if member is not None else named_case(request, ctx)
+        request.explained = member is not None and case_allows(member, request)
         return
     staff = request.staff
     request.explained = any(
@@ -422,11 +433,14 @@ class Seen:
 
     seq: int
     at: dt.datetime
-    day: dt.date
     staff_id: int | None
     subject: str
     terminal: str
     restricted: bool
+    day: dt.date = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "day", self.at.astimezone(TOKYO).date())
 
 
 def _marked_by_window(

@@ -68,7 +68,8 @@ class Access(models.Model):
 
     seq = models.BigIntegerField("連番 (Sequence number)", primary_key=True)
     at = models.DateTimeField("日時 (At)")
-    day = models.DateField("日 (Day, Tokyo)")
+    # No foreign-key constraint: checking one on each of the scanner's rows costs more than
+    # it protects (staff members are never deleted, PROTECT elsewhere).
     staff = models.ForeignKey(
         StaffMember,
         on_delete=models.DO_NOTHING,
@@ -76,14 +77,6 @@ class Access(models.Model):
         null=True,
         related_name="+",
         verbose_name="職員 (Staff)",
-    )
-    department = models.ForeignKey(
-        Department,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        related_name="+",
-        verbose_name="課 (Department)",
     )
     subject = models.CharField("本人仮名 (Subject)", max_length=26, blank=True)
     terminal = models.CharField("端末 (Terminal)", max_length=32, blank=True)
@@ -96,10 +89,11 @@ class Access(models.Model):
     class Meta:
         verbose_name = "照会の観測 (Access)"
         verbose_name_plural = "照会の観測 (Accesses)"
+        # Every index is written on each request the scanner reads: only the two the window
+        # rules read by (a subject's, a staff member's requests in a time range).
         indexes = [
             models.Index(fields=["subject", "at"], name="detection_access_subject"),
             models.Index(fields=["staff", "at"], name="detection_access_staff"),
-            models.Index(fields=["staff", "day"], name="detection_access_staff_day"),
         ]
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery, Sum
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from agencies.models import Organization
 from audit.entries import EntryFieldError, LedgerRecord, parse_leaf
+from core.calendar import TOKYO
 from core.db import insert_rows
 from detection import engine
 from detection.engine import Context, Finding, Request, Seen
@@ -173,29 +175,25 @@ def _fact_key(record: LedgerRecord) -> str:
 
 
 def _request(seq: int, record: LedgerRecord, directory: StaffDirectory) -> Request:
-    f = record.fields
-
-    def s(name: str) -> str:
-        value = f.get(name, "")
-        return value if isinstance(value, str) else ""
-
+    # parse_leaf has checked every field against its schema: the text fields are strings.
+    f: Any = record.fields
     return Request(
-        seq=seq,
-        at=record.time,
-        event_type=record.event_type,
-        subject=record.subject,
-        staff=directory.by_pseudonym.get(s("staff")),
-        person=None,
-        requester=s("requester"),
-        affair=s("affair"),
-        item=s("item"),
-        outcome=s("outcome"),
-        reason=s("reason"),
-        case_ref=s("case"),
-        batch_id=s("batch"),
-        terminal=s("terminal"),
-        nondisclosure=f.get("nondisclosure") is True,
-        from_affair=s("from_affair"),
+        seq,
+        record.time,
+        record.event_type,
+        record.subject,
+        directory.by_pseudonym.get(f.get("staff", "")),
+        None,
+        f.get("requester", ""),
+        f.get("affair", ""),
+        f.get("item", ""),
+        f.get("outcome", ""),
+        f.get("reason", ""),
+        f.get("case", ""),
+        f.get("batch", ""),
+        f.get("terminal", ""),
+        f.get("nondisclosure") is True,
+        f.get("from_affair", ""),
     )
 
 
@@ -213,8 +211,6 @@ def _persons(requests: list[Request]) -> None:
 def _context(
     requests: list[Request], directory: StaffDirectory, org_codes: dict[int, str]
 ) -> Context:
-    named = {(r.staff.institution_id, r.case_ref) for r in requests if r.staff and r.case_ref}
-    caseless = [r for r in requests if r.staff and r.person and not r.case_ref]
     pairs = consent_pairs()
     keys = {
         k
@@ -224,18 +220,34 @@ def _context(
     consent_persons = [
         r.person.id for r in requests if r.person and not r.refused and (r.item, r.affair) in pairs
     ]
+    # One read of every case of the batch's departments that includes one of its subjects:
+    # it explains the requests that name no case, and holds the subject's membership of the
+    # case a request names. Only a named case that the subject is not a member of is read
+    # again, by its reference.
+    joined = [r for r in requests if r.staff is not None and r.person is not None]
+    member_of = memberships(
+        {r.person.id for r in joined if r.person},
+        {r.staff.department_id for r in joined if r.staff},
+    )
+    named = {
+        (r.staff.institution_id, r.case_ref)
+        for r in requests
+        if r.staff is not None
+        and r.case_ref
+        and not any(
+            m.reference == r.case_ref and m.department_id == r.staff.department_id
+            for m in member_of.get(r.person.id if r.person else 0, ())
+        )
+    }
     return Context(
         directory=directory,
         config=rule_config(),
         watched=watched_subjects(),
         consent_pairs=pairs,
-        facts=facts_by_key(keys),
+        facts=facts_by_key(keys) if LedgerFact.objects.exists() else {},
         cases_named=cases_by_reference(named),
-        memberships=memberships(
-            {r.person.id for r in caseless if r.person},
-            {r.staff.department_id for r in caseless if r.staff},
-        ),
-        consents=consent_periods(consent_persons),
+        memberships=member_of,
+        consents=consent_periods(consent_persons) if consent_persons else {},
     )
 
 
@@ -268,35 +280,18 @@ def _scan_batch(rows: Sequence[tuple[int, str, str]], directory: StaffDirectory)
 def _observe(requests: list[Request]) -> dict[tuple[int, dt.date], int]:
     """Keep what the window rules need of each request, and add to each staff member's day
     count; returns the counts of the days touched, as they are now."""
-    insert_rows(
-        Access,
+    _insert_accesses(
         (
-            "seq",
-            "at",
-            "day",
-            "staff",
-            "department",
-            "subject",
-            "terminal",
-            "batch",
-            "explained",
-            "restricted",
-        ),
-        (
-            (
-                r.seq,
-                r.at,
-                r.day,
-                r.staff.id if r.staff else None,
-                r.staff.department_id if r.staff else None,
-                r.subject,
-                r.terminal,
-                r.by_batch,
-                r.explained,
-                r.restricted,
-            )
-            for r in requests
-        ),
+            r.seq,
+            r.at,
+            r.staff.id if r.staff else None,
+            r.subject,
+            r.terminal,
+            r.by_batch,
+            r.explained,
+            r.restricted,
+        )
+        for r in requests
     )
     counts: dict[tuple[int, int, dt.date], int] = defaultdict(int)
     for r in requests:
@@ -334,13 +329,30 @@ def _observe(requests: list[Request]) -> dict[tuple[int, dt.date], int]:
     return now
 
 
-def _seen(
-    rows: Iterable[tuple[int, dt.datetime, dt.date, int | None, str, str, bool]],
-) -> list[Seen]:
+_ACCESS_COLUMNS = ("seq", "at", "staff", "subject", "terminal", "batch", "explained", "restricted")
+# COPY's binary format, one type per column: the rows go in without being formatted as text.
+_ACCESS_TYPES = ("int8", "timestamptz", "int8", "varchar", "varchar", "bool", "bool", "bool")
+
+
+def _insert_accesses(rows: Iterable[tuple[object, ...]]) -> None:
+    if connection.vendor != "postgresql":
+        insert_rows(Access, _ACCESS_COLUMNS, rows)
+        return
+    columns = "seq, at, staff_id, subject, terminal, batch, explained, restricted"
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY detection_access ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(_ACCESS_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
+def _seen(rows: Iterable[tuple[int, dt.datetime, int | None, str, str, bool]]) -> list[Seen]:
     return [Seen(*row) for row in rows]
 
 
-_SEEN = ("seq", "at", "day", "staff_id", "subject", "terminal", "restricted")
+_SEEN = ("seq", "at", "staff_id", "subject", "terminal", "restricted")
 
 
 def _window_findings(
@@ -460,8 +472,14 @@ def _volume(
         )
         if not verdict.fires:
             continue
+        start_of_day = dt.datetime.combine(day, dt.time(0), TOKYO)
         seen = _seen(
-            Access.objects.filter(staff_id=staff_id, day=day, batch=False)
+            Access.objects.filter(
+                staff_id=staff_id,
+                at__gte=start_of_day,
+                at__lt=start_of_day + dt.timedelta(days=1),
+                batch=False,
+            )
             .order_by("at", "seq")
             .values_list(*_SEEN)
         )

@@ -170,7 +170,7 @@ def subject_index_fill(*, batch: int = 5000) -> int:
 
 @dataclass(frozen=True, slots=True)
 class CaseInfo:
-    """A case (案件) and the persons it concerns (its members, the applicant included)."""
+    """A case (案件) as a ledger entry names it: its department, affair and open period."""
 
     id: int
     department_id: int
@@ -179,7 +179,6 @@ class CaseInfo:
     affair_code: str
     opened_at: dt.datetime
     closed_at: dt.datetime | None
-    members: frozenset[int]
 
     def open_at(self, moment: dt.datetime) -> bool:
         """Case.is_open_at, on the values read."""
@@ -198,13 +197,7 @@ def _case_infos(cases: QuerySet[Case]) -> list[CaseInfo]:
             "closed_at",
         )
     )
-    members: dict[int, set[int]] = defaultdict(set)
-    ids = [row[0] for row in rows]
-    for case_id, person_id in CaseMember.objects.filter(case_id__any_of=ids).values_list(
-        "case_id", "person_id"
-    ):
-        members[case_id].add(person_id)
-    return [CaseInfo(*row, frozenset(members[row[0]])) for row in rows]
+    return [CaseInfo(*row) for row in rows]
 
 
 def cases_by_reference(
@@ -229,8 +222,10 @@ def cases_by_reference(
 
 @dataclass(frozen=True, slots=True)
 class Membership:
-    """A person's membership of a case: the case's department, affair and open period."""
+    """A person's membership of a case: the case's reference, department, affair and open
+    period."""
 
+    reference: str
     department_id: int
     affair_code: str
     opened_at: dt.datetime
@@ -251,14 +246,15 @@ def memberships(
         person_id__any_of=persons, case__department_id__any_of=departments
     ).values_list(
         "person_id",
+        "case__reference",
         "case__department_id",
         "case__affair__code",
         "case__opened_at",
         "case__closed_at",
     )
     found: dict[int, list[Membership]] = defaultdict(list)
-    for person_id, department_id, affair, opened_at, closed_at in rows:
-        found[person_id].append(Membership(department_id, affair, opened_at, closed_at))
+    for person_id, reference, department_id, affair, opened_at, closed_at in rows:
+        found[person_id].append(Membership(reference, department_id, affair, opened_at, closed_at))
     return found
 
 
