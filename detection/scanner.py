@@ -225,9 +225,12 @@ def _context(
     # case a request names. Only a named case that the subject is not a member of is read
     # again, by its reference.
     joined = [r for r in requests if r.staff is not None and r.person is not None]
+    # Cases closed before the batch's first request or opened after its last can explain
+    # none of it, and are not read: (a case is a reason only while it is open).
     member_of = memberships(
         {r.person.id for r in joined if r.person},
         {r.staff.department_id for r in joined if r.staff},
+        between=(min(r.at for r in requests), max(r.at for r in requests)),
     )
     named = {
         (r.staff.institution_id, r.case_ref)

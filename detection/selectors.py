@@ -236,15 +236,24 @@ class Membership:
 
 
 def memberships(
-    person_ids: Iterable[int], department_ids: Iterable[int]
+    person_ids: Iterable[int],
+    department_ids: Iterable[int],
+    *,
+    between: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> dict[int, list[Membership]]:
-    """For each person, the cases of these departments that include them (open or not)."""
+    """For each person, the cases of these departments that include them; with between,
+    only the cases open at some moment of that span (opened before its end, not closed
+    before its start)."""
     persons, departments = sorted(set(person_ids)), sorted(set(department_ids))
     if not persons or not departments:
         return {}
-    rows = CaseMember.objects.filter(
+    qs = CaseMember.objects.filter(
         person_id__any_of=persons, case__department_id__any_of=departments
-    ).values_list(
+    )
+    if between is not None:
+        first, last = between
+        qs = qs.filter(case__opened_at__lte=last).exclude(case__closed_at__lte=first)
+    rows = qs.values_list(
         "person_id",
         "case__reference",
         "case__department_id",
