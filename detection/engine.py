@@ -332,12 +332,13 @@ def hard_rules(request: Request, ctx: Context, organization_code: str) -> list[s
 
 
 def explanation_rules(request: Request) -> list[str]:
-    """explain.outside_case when the named case does not include the subject, explain.no_case
-    when nothing explains the request. Called only for requests no hard rule reported."""
+    """explain.outside_case when the named case (open, of the department and affair) does not
+    include the subject, explain.no_case when nothing explains the request. A named case
+    that cannot explain it at all (closed, another department's) is a hard finding."""
     if request.explained or request.person is None or request.staff is None:
         return []
-    if request.case is not None and case_allows(request.case, request):
-        return ["explain.outside_case"]
+    if request.case is not None:
+        return ["explain.outside_case"] if case_allows(request.case, request) else []
     return ["explain.no_case"]
 
 
@@ -404,10 +405,10 @@ def judge(
         request.restricted = restricted(request, ctx)
         explain(request, ctx)
         org_code = organization_codes.get(request.organization_id or 0, "")
-        # A hard finding already says what is wrong: no explanation finding beside it.
+        # Each rule judges on its own: a request refused as out of the table and explained by
+        # no case is both, and the auditors see both.
         rules = [r for r in hard_rules(request, ctx, org_code) if on(r)]
-        if not rules:
-            rules = [r for r in explanation_rules(request) if on(r)]
+        rules += [r for r in explanation_rules(request) if on(r)]
         rules += [r for r in behaviour_rules(request, ctx) if on(r)]
         for rule in rules:
             findings.append(
@@ -577,34 +578,24 @@ class VolumeVerdict:
 
 
 def volume_verdict(
-    *,
-    count: int,
-    history: Mapping[dt.date, int],
-    peer_histories: Iterable[Mapping[dt.date, int]],
-    min_count: int,
-    factor: int,
+    *, count: int, own: float | None, peers: float | None, min_count: int, factor: int
 ) -> VolumeVerdict:
     """Whether `count` requests in a day are far above the staff member's own usual level
-    (mean over their active days in the history; needs three) and their department's (the
-    median of the other staff members' means): at least min_count, and factor times each
-    level that is known."""
-
-    def mean(days: Mapping[dt.date, int]) -> float | None:
-        active = [n for n in days.values() if n > 0]
-        return sum(active) / len(active) if len(active) >= 3 else None
-
-    own = mean(history)
-    peer_means = sorted(m for m in (mean(h) for h in peer_histories) if m is not None)
-    peers = peer_means[len(peer_means) // 2] if peer_means else None
-    fires = count >= min_count and all(
-        level is None or count >= factor * level for level in (own, peers)
-    )
+    and their department's (usual_level, median_level): at least min_count, and factor
+    times each level that is known. With neither known there is nothing to be far above: it
+    does not fire (a new office's first days, before any history)."""
+    known = [level for level in (own, peers) if level is not None]
+    fires = count >= min_count and bool(known) and all(count >= factor * lv for lv in known)
     return VolumeVerdict(count, own, peers, fires)
 
 
-def count_by_day(rows: Iterable[tuple[int, dt.date, int]]) -> dict[int, dict[dt.date, int]]:
-    """(staff id, day, count) rows as each staff member's counts by day."""
-    out: dict[int, dict[dt.date, int]] = defaultdict(dict)
-    for staff_id, day, count in rows:
-        out[staff_id][day] = count
-    return out
+def usual_level(days: Mapping[dt.date, int]) -> float | None:
+    """Mean requests on the active days of a history; None with fewer than three."""
+    active = [n for n in days.values() if n > 0]
+    return sum(active) / len(active) if len(active) >= 3 else None
+
+
+def median_level(levels: Iterable[float | None]) -> float | None:
+    """The median of the known levels, or None."""
+    known = sorted(level for level in levels if level is not None)
+    return known[len(known) // 2] if known else None

@@ -448,29 +448,38 @@ def _volume(
     if not touched:
         return []
     departments = {d for _, d, _ in touched}
-    first = min(day for _, _, day in touched) - dt.timedelta(days=days_back)
-    last = max(day for _, _, day in touched)
+    # The usual level around the day, before and after it: entries do not arrive in time
+    # order (a late batch of history, a day scanned again), and a day is judged against the
+    # weeks around it. Each department's levels are computed once per day judged.
+    span = dt.timedelta(days=days_back)
+    first = min(day for _, _, day in touched) - span
+    last = max(day for _, _, day in touched) + span
     history: dict[int, dict[int, dict[dt.date, int]]] = defaultdict(dict)  # dept -> staff -> days
     rows = StaffDay.objects.filter(
         department_id__any_of=sorted(departments), day__gte=first, day__lte=last
     ).values_list("department_id", "staff_id", "day", "count")
     for dept, staff_id, day, count in rows:
         history[dept].setdefault(staff_id, {})[day] = count
+    levels: dict[tuple[int, dt.date], dict[int, float | None]] = {}
     findings: list[Finding] = []
     for staff_id, dept, day in sorted(touched):
-        start = day - dt.timedelta(days=days_back)
-
-        def before(
-            days: dict[dt.date, int], start: dt.date = start, day: dt.date = day
-        ) -> dict[dt.date, int]:
-            return {d: n for d, n in days.items() if start <= d < day}
-
-        staff_days = history[dept].get(staff_id, {})
+        if (dept, day) not in levels:
+            start, end = day - span, day + span
+            levels[(dept, day)] = {
+                s: engine.usual_level(
+                    {d: n for d, n in days.items() if start <= d <= end and d != day}
+                )
+                for s, days in history[dept].items()
+            }
+        around = levels[(dept, day)]
+        count = history[dept].get(staff_id, {}).get(day, 0)
+        own = around.get(staff_id)
+        peers = engine.median_level(level for s, level in around.items() if s != staff_id)
         verdict = engine.volume_verdict(
-            count=staff_days.get(day, 0),
-            history=before(staff_days),
-            peer_histories=[before(h) for s, h in history[dept].items() if s != staff_id],
-            min_count=ctx.config.param(code, "min_count"),
+            count=count,
+            own=own,
+            peers=peers,
+            min_count=least,
             factor=ctx.config.param(code, "factor"),
         )
         if not verdict.fires:

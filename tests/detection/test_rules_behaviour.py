@@ -358,3 +358,36 @@ def test_the_remembered_calendar_agrees_with_core_calendar():
     for minutes in range(0, 14 * 24 * 60, 7):  # two weeks over the year's end, every 7 min
         moment = start + dt.timedelta(minutes=minutes, seconds=minutes % 60)
         assert _in_office_hours(moment) == in_office_hours(moment), moment
+
+
+def test_with_no_usual_level_known_a_busy_day_is_not_judged(world):
+    """A first day of a new office: nothing to be far above."""
+    for k in range(40):
+        request_entry(world, staff=world.clerk, person=PersonFactory(), moment=at(9, k))
+    scan()
+    assert "behaviour.volume" not in rules_fired()
+
+
+def test_the_usual_level_is_the_weeks_around_the_day_however_they_arrive(world):
+    """The spike's day is scanned first, the ordinary days after it: the spike is found
+    when the history arrives."""
+    for k in range(25):
+        request_entry(world, staff=world.clerk, person=PersonFactory(), moment=at(9, k))
+    scan()
+    assert "behaviour.volume" not in rules_fired()
+    later = OFFICE.date() + dt.timedelta(days=7)
+    _history_from(world, world.clerk, later, per_day=2)
+    request_entry(world, staff=world.clerk, person=PersonFactory(), moment=at(16))  # same day
+    scan()
+    [alert] = alerts("behaviour.volume")
+    assert alert.entry_count == 26
+
+
+def _history_from(world, staff, start, *, per_day, days=5):
+    d, sent = start, 0
+    while sent < days:
+        if d.weekday() < 5:
+            for k in range(per_day):
+                request_entry(world, staff=staff, person=PersonFactory(), moment=at(9, k, day=d))
+            sent += 1
+        d += dt.timedelta(days=1)

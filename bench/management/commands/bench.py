@@ -22,7 +22,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["append", "verify", "proof", "linkage", "scan"])
+        parser.add_argument(
+            "target", choices=["append", "verify", "proof", "linkage", "scan", "detect-delay"]
+        )
         parser.add_argument("--seconds", type=float, default=15.0, help="linkage: per phase")
         parser.add_argument("--clients", type=int, default=16, help="linkage: requests in flight")
         parser.add_argument("--rate", type=float, default=250.0, help="linkage: fixed rate")
@@ -46,6 +48,9 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=50_000, help="scan: a year of cases")
         parser.add_argument("--batch", type=int, default=5000, help="scan: entries per batch")
         parser.add_argument(
+            "--every", type=int, default=10, help="detect-delay: one request in N unexplained"
+        )
+        parser.add_argument(
             "--sizes", default="10000,1000000", help="comma-separated log sizes for proof"
         )
         parser.add_argument("--size", type=int, default=1_000_000, help="log size for verify")
@@ -67,6 +72,7 @@ class Command(BaseCommand):
             "residents",
             "cases",
             "batch",
+            "every",
             "size",
             "samples",
             "jobs",
@@ -95,7 +101,16 @@ class Command(BaseCommand):
 
         teardown = bench.scratch_database(keep=options["keep"])
         try:
-            if target == "scan":
+            if target == "detect-delay":
+                from bench.delay import bench_detect_delay
+
+                bench_detect_delay(
+                    seconds=options["seconds"],
+                    rate=options["rate"],
+                    every=options["every"],
+                    say=say,
+                )
+            elif target == "scan":
                 from bench.scan import bench_scan
 
                 bench_scan(
