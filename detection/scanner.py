@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,14 +89,67 @@ class ScanResult:
     busy: bool = False
 
 
+class ScanSession:
+    """What a scan reads once for all its batches: the staff, the rule settings in force, the
+    watchlist, the items needing consent, the organisations' codes, and the StaffDay counts
+    it has read, which it keeps up to date with what it adds itself (it is their only
+    writer, holding the watermark). A change an auditor makes is seen by the next session,
+    seconds later. A session that saw a batch fail is not used again.
+    """
+
+    def __init__(self) -> None:
+        self.directory = staff_directory()
+        self.staff_by_id = {s.id: s for s in self.directory.by_pseudonym.values()}
+        self.config = rule_config()
+        self.watched = watched_subjects()
+        self.consent_pairs = consent_pairs()
+        self.org_codes = dict(Organization.objects.values_list("id", "code"))
+        self.days = StaffDays()
+
+    def staff_of(self, staff_id: int | None) -> StaffInfo | None:
+        return self.staff_by_id.get(staff_id) if staff_id is not None else None
+
+
+class StaffDays:
+    """Each department's staff members' request counts by day, as far as read: loaded from
+    StaffDay for the (department, day) pairs a batch asks for, then kept equal to the table
+    as the scan adds to it."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, dict[int, dict[dt.date, int]]] = defaultdict(dict)
+        self.loaded: set[tuple[int, dt.date]] = set()
+
+    def load(self, departments: set[int], first: dt.date, last: dt.date) -> None:
+        """Read the pairs of these departments and days not read yet (one query)."""
+        days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+        wanted = {(d, day) for d in departments for day in days} - self.loaded
+        if not wanted:
+            return
+        rows = StaffDay.objects.filter(
+            department_id__any_of=sorted({d for d, _ in wanted}),
+            day__gte=min(day for _, day in wanted),
+            day__lte=max(day for _, day in wanted),
+        ).values_list("department_id", "staff_id", "day", "count")
+        for dept, staff_id, day, count in rows:
+            if (dept, day) in wanted:
+                self.counts[dept].setdefault(staff_id, {})[day] = count
+        self.loaded |= wanted
+
+    def update(self, totals: dict[tuple[int, int, dt.date], int]) -> None:
+        """The counts as they are now, by (staff, department, day), for the pairs read."""
+        for (staff_id, dept, day), count in totals.items():
+            if (dept, day) in self.loaded:
+                self.counts[dept].setdefault(staff_id, {})[day] = count
+
+
 def scan_run(
-    *, max_batch: int = 5000, name: str = DEFAULT_SCANNER, directory: StaffDirectory | None = None
+    *, max_batch: int = 5000, name: str = DEFAULT_SCANNER, session: ScanSession | None = None
 ) -> ScanResult:
     """Judge the next batch of at most max_batch integrated entries after the watermark and
     record what the rules find, in one transaction with the watermark's advance.
 
-    Returns busy (doing nothing) when another scanner holds the watermark. directory lets a
-    caller that runs many batches read the staff once.
+    Returns busy (doing nothing) when another scanner holds the watermark. session lets a
+    caller that runs many batches read what they share once.
     """
     ScanWatermark.objects.get_or_create(name=name)
     with transaction.atomic():
@@ -110,7 +163,7 @@ def scan_run(
             rows = cursor.fetchall()
         if not rows:
             return ScanResult(0, watermark.last_seq)
-        opened, linked = _scan_batch(rows, directory or staff_directory())
+        opened, linked = _scan_batch(rows, session or ScanSession())
         watermark.last_seq = rows[-1][0]
         watermark.entries += len(rows)
         watermark.scanned_at = timezone.now()
@@ -124,10 +177,10 @@ def scan_until_caught_up(
     """Run scan_run until no entry is left, another scanner holds the watermark, or
     max_seconds have passed (the rest waits for the next run); returns the totals."""
     started = time.monotonic()
-    directory = staff_directory()
+    session = ScanSession()
     total = ScanResult(0, -1)
     while True:
-        result = scan_run(max_batch=max_batch, name=name, directory=directory)
+        result = scan_run(max_batch=max_batch, name=name, session=session)
         total = ScanResult(
             total.scanned + result.scanned,
             result.last_seq if not result.busy else total.last_seq,
@@ -208,10 +261,9 @@ def _persons(requests: list[Request]) -> None:
         r.person = persons.get(r.subject)
 
 
-def _context(
-    requests: list[Request], directory: StaffDirectory, org_codes: dict[int, str]
-) -> Context:
-    pairs = consent_pairs()
+def _context(requests: list[Request], session: ScanSession) -> Context:
+    pairs = session.consent_pairs
+    org_codes = session.org_codes
     keys = {
         k
         for r in requests
@@ -243,9 +295,9 @@ def _context(
         )
     }
     return Context(
-        directory=directory,
-        config=rule_config(),
-        watched=watched_subjects(),
+        directory=session.directory,
+        config=session.config,
+        watched=session.watched,
         consent_pairs=pairs,
         facts=facts_by_key(keys) if LedgerFact.objects.exists() else {},
         cases_named=cases_by_reference(named),
@@ -254,7 +306,7 @@ def _context(
     )
 
 
-def _scan_batch(rows: Sequence[tuple[int, str, str]], directory: StaffDirectory) -> tuple[int, int]:
+def _scan_batch(rows: Sequence[tuple[int, str, str]], session: ScanSession) -> tuple[int, int]:
     records = _read(rows)
     facts = [(seq, r) for seq, r in records if r.event_type in FACT_TYPES]
     if facts:
@@ -268,19 +320,20 @@ def _scan_batch(rows: Sequence[tuple[int, str, str]], directory: StaffDirectory)
             )
             for seq, r in facts
         )
+    directory = session.directory
     requests = [_request(seq, r, directory) for seq, r in records if r.event_type in ACCESS_TYPES]
     if not requests:
         return 0, 0
     _persons(requests)
-    org_codes = dict(Organization.objects.values_list("id", "code"))
-    ctx = _context(requests, directory, org_codes)
-    findings = engine.judge(requests, ctx, org_codes)
-    day_counts = _observe(requests)
-    findings += _window_findings(requests, ctx, directory, day_counts)
+    ctx = _context(requests, session)
+    findings = engine.judge(requests, ctx, session.org_codes)
+    totals = _observe(requests)
+    session.days.update(totals)
+    findings += _window_findings(requests, ctx, session, totals)
     return _record(findings)
 
 
-def _observe(requests: list[Request]) -> dict[tuple[int, dt.date], int]:
+def _observe(requests: list[Request]) -> dict[tuple[int, int, dt.date], int]:
     """Keep what the window rules need of each request, and add to each staff member's day
     count; returns the counts of the days touched, as they are now."""
     _insert_accesses(
@@ -309,7 +362,8 @@ def _observe(requests: list[Request]) -> dict[tuple[int, dt.date], int]:
         " ON CONFLICT (staff_id, day) DO UPDATE SET count = detection_staffday.count + "
         "excluded.count RETURNING staff_id, day, count"
     )
-    now: dict[tuple[int, dt.date], int] = {}
+    now: dict[tuple[int, int, dt.date], int] = {}
+    dept_of = {staff: dept for staff, dept, _ in counts}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -317,7 +371,7 @@ def _observe(requests: list[Request]) -> dict[tuple[int, dt.date], int]:
                 "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::int[])" + upsert,
                 [list(column) for column in zip(*rows, strict=True)],
             )
-            now.update(((s, d), n) for s, d, n in cursor.fetchall())
+            now.update(((s, dept_of[s], d), n) for s, d, n in cursor.fetchall())
             return now
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
@@ -328,7 +382,8 @@ def _observe(requests: list[Request]) -> dict[tuple[int, dt.date], int]:
                 [v for row in chunk for v in row],
             )
             for s, d, n in cursor.fetchall():
-                now[(s, d if isinstance(d, dt.date) else dt.date.fromisoformat(d))] = n
+                day = d if isinstance(d, dt.date) else dt.date.fromisoformat(d)
+                now[(s, dept_of[s], day)] = n
     return now
 
 
@@ -361,18 +416,15 @@ _SEEN = ("seq", "at", "staff_id", "subject", "terminal", "restricted")
 def _window_findings(
     requests: list[Request],
     ctx: Context,
-    directory: StaffDirectory,
-    day_counts: dict[tuple[int, dt.date], int],
+    session: ScanSession,
+    totals: dict[tuple[int, int, dt.date], int],
 ) -> list[Finding]:
     on = ctx.config.on
     candidates = [r for r in requests if r.staff is not None and not r.by_batch]
     if not candidates:
         return []
     triggers = {r.seq for r in candidates}
-    by_id = {s.id: s for s in directory.by_pseudonym.values()}
-
-    def staff_of(staff_id: int | None) -> StaffInfo | None:
-        return by_id.get(staff_id) if staff_id is not None else None
+    staff_of = session.staff_of
 
     findings: list[Finding] = []
     first = min(r.at for r in candidates)
@@ -426,59 +478,44 @@ def _window_findings(
             by_staff[seen.staff_id or 0].append(seen)
         findings += engine.multi_terminal(by_staff, triggers, ctx, staff_of)
     if on("behaviour.volume"):
-        findings += _volume(candidates, ctx, staff_of, day_counts)
+        findings += _volume(ctx, session, totals)
     return findings
 
 
 def _volume(
-    candidates: list[Request],
-    ctx: Context,
-    staff_of: Callable[[int | None], StaffInfo | None],
-    day_counts: dict[tuple[int, dt.date], int],
+    ctx: Context, session: ScanSession, totals: dict[tuple[int, int, dt.date], int]
 ) -> list[Finding]:
     code = "behaviour.volume"
-    days_back = ctx.config.param(code, "baseline_days")
+    span = dt.timedelta(days=ctx.config.param(code, "baseline_days"))
     least = ctx.config.param(code, "min_count")
-    # A day below min_count never fires: only the others need their history read.
-    touched = {
-        (r.staff.id, r.staff.department_id, r.day)
-        for r in candidates
-        if r.staff and day_counts.get((r.staff.id, r.day), 0) >= least
-    }
+    # A day below min_count never fires: only the others are judged, against the weeks
+    # around the day, before and after it (entries do not arrive in time order: a late
+    # batch of history, a day scanned again).
+    touched = sorted(key for key, count in totals.items() if count >= least)
     if not touched:
         return []
-    departments = {d for _, d, _ in touched}
-    # The usual level around the day, before and after it: entries do not arrive in time
-    # order (a late batch of history, a day scanned again), and a day is judged against the
-    # weeks around it. Each department's levels are computed once per day judged.
-    span = dt.timedelta(days=days_back)
-    first = min(day for _, _, day in touched) - span
-    last = max(day for _, _, day in touched) + span
-    history: dict[int, dict[int, dict[dt.date, int]]] = defaultdict(dict)  # dept -> staff -> days
-    rows = StaffDay.objects.filter(
-        department_id__any_of=sorted(departments), day__gte=first, day__lte=last
-    ).values_list("department_id", "staff_id", "day", "count")
-    for dept, staff_id, day, count in rows:
-        history[dept].setdefault(staff_id, {})[day] = count
+    days = session.days
+    days.load(
+        {dept for _, dept, _ in touched},
+        min(day for _, _, day in touched) - span,
+        max(day for _, _, day in touched) + span,
+    )
     levels: dict[tuple[int, dt.date], dict[int, float | None]] = {}
     findings: list[Finding] = []
-    for staff_id, dept, day in sorted(touched):
-        if (dept, day) not in levels:
+    for staff_id, dept, day in touched:
+        if (dept, day) not in levels:  # each department's levels once per day judged
             start, end = day - span, day + span
             levels[(dept, day)] = {
                 s: engine.usual_level(
-                    {d: n for d, n in days.items() if start <= d <= end and d != day}
+                    {d: n for d, n in history.items() if start <= d <= end and d != day}
                 )
-                for s, days in history[dept].items()
+                for s, history in days.counts[dept].items()
             }
         around = levels[(dept, day)]
-        count = history[dept].get(staff_id, {}).get(day, 0)
-        own = around.get(staff_id)
-        peers = engine.median_level(level for s, level in around.items() if s != staff_id)
         verdict = engine.volume_verdict(
-            count=count,
-            own=own,
-            peers=peers,
+            count=totals[(staff_id, dept, day)],
+            own=around.get(staff_id),
+            peers=engine.median_level(lv for s, lv in around.items() if s != staff_id),
             min_count=least,
             factor=ctx.config.param(code, "factor"),
         )
@@ -495,7 +532,7 @@ def _volume(
             .order_by("at", "seq")
             .values_list(*_SEEN)
         )
-        staff = staff_of(staff_id)
+        staff = session.staff_of(staff_id)
         for is_restricted in (False, True):
             part = [s for s in seen if s.restricted == is_restricted]
             if part:
