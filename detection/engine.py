@@ -51,6 +51,7 @@ class Request:
     terminal: str
     nondisclosure: bool
     from_affair: str = ""
+    local: dt.datetime = field(init=False)  # the time in Tokyo
     day: dt.date = field(init=False)
     # Filled by judge():
     restricted: bool = False  # about a person protected from disclosure (不開示)
@@ -59,7 +60,8 @@ class Request:
     case: CaseInfo | Membership | None = None  # the case the entry names, when found
 
     def __post_init__(self) -> None:
-        self.day = self.at.astimezone(TOKYO).date()
+        self.local = self.at.astimezone(TOKYO)
+        self.day = self.local.date()
 
     @property
     def refused(self) -> bool:
@@ -236,10 +238,12 @@ def explain(request: Request, ctx: Context) -> None:
         request.explained = member is not None and case_allows(member, request)
         return
     staff = request.staff
+    ts = request.at.timestamp()
     request.explained = any(
         m.department_id == staff.department_id
         and m.affair_code == request.affair
-        and m.open_at(request.at)
+        and m.opened <= ts
+        and (m.closed is None or ts < m.closed)
         for m in ctx.memberships.get(request.person.id, ())
     )
 
@@ -350,7 +354,7 @@ _working_day = functools.lru_cache(maxsize=4096)(is_working_day)
 def _in_office_hours(moment: dt.datetime) -> bool:
     """core.calendar.in_office_hours, with the working day remembered (a test holds the two
     equal)."""
-    local = moment.astimezone(TOKYO)
+    local = moment if moment.tzinfo is TOKYO else moment.astimezone(TOKYO)
     return _working_day(local.date()) and OFFICE_OPENS <= local.time() <= OFFICE_CLOSES
 
 
@@ -358,7 +362,9 @@ def outside_office_hours(moment: dt.datetime, grace: dt.timedelta) -> bool:
     """Outside the calendar's office hours (core.calendar: working days, 8:30-17:15) by more
     than grace: a clerk finishing a case a few minutes after closing is ordinary work, a
     query in the night or on a holiday is not. No grace reaches into a day off."""
-    return not (_in_office_hours(moment - grace) or _in_office_hours(moment + grace))
+    # Tokyo keeps no summer time: shifting its local time is shifting the instant.
+    local = moment if moment.tzinfo is TOKYO else moment.astimezone(TOKYO)
+    return not (_in_office_hours(local - grace) or _in_office_hours(local + grace))
 
 
 def behaviour_rules(request: Request, ctx: Context) -> list[str]:
@@ -370,7 +376,8 @@ def behaviour_rules(request: Request, ctx: Context) -> list[str]:
     if request.by_batch or staff is None:
         return found  # a batch query's requests are explained by the batch
     if outside_office_hours(
-        request.at, dt.timedelta(minutes=ctx.config.param("behaviour.off_hours", "grace_minutes"))
+        request.local,
+        dt.timedelta(minutes=ctx.config.param("behaviour.off_hours", "grace_minutes")),
     ):
         found.append("behaviour.off_hours")
     if person is None:
@@ -430,18 +437,24 @@ def judge(
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """An earlier or current request as the window rules see it (detection.models.Access)."""
+    """An earlier or current request as the window rules see it (detection.models.Access),
+    its time in POSIX seconds: the windows compare thousands of them."""
 
     seq: int
-    at: dt.datetime
+    ts: float
     staff_id: int | None
     subject: str
     terminal: str
     restricted: bool
-    day: dt.date = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "day", self.at.astimezone(TOKYO).date())
+    @property
+    def at(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.ts, dt.UTC)
+
+    @property
+    def day(self) -> dt.date:
+        """The (Tokyo) day of the request."""
+        return dt.datetime.fromtimestamp(self.ts, TOKYO).date()
 
 
 def _marked_by_window(
@@ -451,8 +464,9 @@ def _marked_by_window(
     qualifies(rows of the window) holds; windows are tried ending at each row."""
     marked: set[int] = set()
     start = 0
+    span = window.total_seconds()
     for end in range(len(rows)):
-        while rows[end].at - rows[start].at > window:
+        while rows[end].ts - rows[start].ts > span:
             start += 1
         if qualifies(rows[start : end + 1]):
             marked.update(range(start, end + 1))
@@ -551,13 +565,13 @@ def multi_terminal(
     """behaviour.multi_terminal: one account used from two or more terminals within
     gap_minutes of each other (sessions that overlap)."""
     code = "behaviour.multi_terminal"
-    gap = dt.timedelta(minutes=ctx.config.param(code, "gap_minutes"))
+    gap = ctx.config.param(code, "gap_minutes") * 60.0
     findings: list[Finding] = []
     for rows in by_staff.values():
         marked: set[int] = set()
         for i, row in enumerate(rows):
             j = i + 1
-            while j < len(rows) and rows[j].at - row.at <= gap:
+            while j < len(rows) and rows[j].ts - row.ts <= gap:
                 if rows[j].terminal != row.terminal:
                     marked.update((i, j))
                 j += 1

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, FloatField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Cast, Extract
 from django.utils import timezone
 
 from agencies.models import Organization
@@ -105,6 +106,9 @@ class ScanSession:
         self.consent_pairs = consent_pairs()
         self.org_codes = dict(Organization.objects.values_list("id", "code"))
         self.days = StaffDays()
+        # Whether any fact (batch, consent, assignment, ordinance, 不開示 entry) was ever
+        # recorded: without one, no request needs its fact keys looked up.
+        self.has_facts = LedgerFact.objects.exists()
 
     def staff_of(self, staff_id: int | None) -> StaffInfo | None:
         return self.staff_by_id.get(staff_id) if staff_id is not None else None
@@ -264,11 +268,15 @@ def _persons(requests: list[Request]) -> None:
 def _context(requests: list[Request], session: ScanSession) -> Context:
     pairs = session.consent_pairs
     org_codes = session.org_codes
-    keys = {
-        k
-        for r in requests
-        for k in engine.fact_keys(r, org_codes.get(r.organization_id or 0, ""), pairs)
-    }
+    keys = (
+        {
+            k
+            for r in requests
+            for k in engine.fact_keys(r, org_codes.get(r.organization_id or 0, ""), pairs)
+        }
+        if session.has_facts
+        else set()
+    )
     consent_persons = [
         r.person.id for r in requests if r.person and not r.refused and (r.item, r.affair) in pairs
     ]
@@ -299,7 +307,7 @@ def _context(requests: list[Request], session: ScanSession) -> Context:
         config=session.config,
         watched=session.watched,
         consent_pairs=pairs,
-        facts=facts_by_key(keys) if LedgerFact.objects.exists() else {},
+        facts=facts_by_key(keys) if keys else {},
         cases_named=cases_by_reference(named),
         memberships=member_of,
         consents=consent_periods(consent_persons) if consent_persons else {},
@@ -310,6 +318,7 @@ def _scan_batch(rows: Sequence[tuple[int, str, str]], session: ScanSession) -> t
     records = _read(rows)
     facts = [(seq, r) for seq, r in records if r.event_type in FACT_TYPES]
     if facts:
+        session.has_facts = True
         LedgerFact.objects.bulk_create(
             LedgerFact(
                 seq=seq,
@@ -406,11 +415,21 @@ def _insert_accesses(rows: Iterable[tuple[object, ...]]) -> None:
             copy.write_row(row)
 
 
-def _seen(rows: Iterable[tuple[int, dt.datetime, int | None, str, str, bool]]) -> list[Seen]:
-    return [Seen(*row) for row in rows]
+_SEEN = ("seq", "ts", "staff_id", "subject", "terminal", "restricted")
 
 
-_SEEN = ("seq", "at", "staff_id", "subject", "terminal", "restricted")
+def _seen(qs: QuerySet[Access]) -> list[Seen]:
+    """The rows of qs as the window rules see them, times in seconds (computed by PostgreSQL:
+    Django's aware timestamp loader runs in Python, and these rows are many)."""
+    if connection.vendor == "postgresql":
+        epoch = Cast(Extract("at", "epoch"), FloatField())
+        return [Seen(*row) for row in qs.annotate(ts=epoch).values_list(*_SEEN)]
+    return [
+        Seen(seq, at.timestamp(), staff, subject, terminal, restricted)
+        for seq, at, staff, subject, terminal, restricted in qs.values_list(
+            "seq", "at", "staff_id", "subject", "terminal", "restricted"
+        )
+    ]
 
 
 def _window_findings(
@@ -451,7 +470,7 @@ def _window_findings(
         )
         by_subject: dict[str, list[Seen]] = defaultdict(list)
         qs = near.filter(subject__any_of=hot).order_by("subject", "at", "seq")
-        for seen in _seen(qs.values_list(*_SEEN)) if hot else ():
+        for seen in _seen(qs) if hot else ():
             by_subject[seen.subject].append(seen)
         if on("behaviour.many_staff"):
             findings += engine.many_staff(by_subject, triggers, ctx, staff_of)
@@ -474,7 +493,7 @@ def _window_findings(
         )
         by_staff: dict[int, list[Seen]] = defaultdict(list)
         qs = near.filter(staff_id__any_of=hot_staff).order_by("staff_id", "at", "seq")
-        for seen in _seen(qs.values_list(*_SEEN)) if hot_staff else ():
+        for seen in _seen(qs) if hot_staff else ():
             by_staff[seen.staff_id or 0].append(seen)
         findings += engine.multi_terminal(by_staff, triggers, ctx, staff_of)
     if on("behaviour.volume"):
@@ -528,9 +547,7 @@ def _volume(
                 at__gte=start_of_day,
                 at__lt=start_of_day + dt.timedelta(days=1),
                 batch=False,
-            )
-            .order_by("at", "seq")
-            .values_list(*_SEEN)
+            ).order_by("at", "seq")
         )
         staff = session.staff_of(staff_id)
         for is_restricted in (False, True):
