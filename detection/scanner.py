@@ -52,6 +52,10 @@ from detection.selectors import (
 logger = logging.getLogger("detection.scanner")
 
 DEFAULT_SCANNER = "default"
+# Entries judged per transaction when there is a backlog: large enough that a batch's dozen
+# queries cost little per entry (bench scan: 5,000 ran at about 60 % of 20,000's rate),
+# small enough that a batch commits within a few seconds.
+DEFAULT_BATCH = 20_000
 ACCESS_TYPES = frozenset({"linkage.request", "internal.transfer"})
 # Entries that change what later requests are judged against, by the key they are kept under.
 FACT_TYPES = frozenset(
@@ -147,7 +151,10 @@ class StaffDays:
 
 
 def scan_run(
-    *, max_batch: int = 5000, name: str = DEFAULT_SCANNER, session: ScanSession | None = None
+    *,
+    max_batch: int = DEFAULT_BATCH,
+    name: str = DEFAULT_SCANNER,
+    session: ScanSession | None = None,
 ) -> ScanResult:
     """Judge the next batch of at most max_batch integrated entries after the watermark and
     record what the rules find, in one transaction with the watermark's advance.
@@ -176,7 +183,7 @@ def scan_run(
 
 
 def scan_until_caught_up(
-    *, max_seconds: float = 45.0, max_batch: int = 5000, name: str = DEFAULT_SCANNER
+    *, max_seconds: float = 45.0, max_batch: int = DEFAULT_BATCH, name: str = DEFAULT_SCANNER
 ) -> ScanResult:
     """Run scan_run until no entry is left, another scanner holds the watermark, or
     max_seconds have passed (the rest waits for the next run); returns the totals."""

@@ -46,7 +46,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--residents", type=int, default=20_000, help="scan: demo world")
         parser.add_argument("--cases", type=int, default=50_000, help="scan: a year of cases")
-        parser.add_argument("--batch", type=int, default=5000, help="scan: entries per batch")
+        parser.add_argument(
+            "--batch", type=int, default=20_000, help="scan: entries per transaction"
+        )
         parser.add_argument(
             "--every", type=int, default=10, help="detect-delay: one request in N unexplained"
         )

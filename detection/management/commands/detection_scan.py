@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from detection.scanner import scan_until_caught_up
+from detection.scanner import DEFAULT_BATCH, scan_until_caught_up
 
 
 class Command(BaseCommand):
@@ -17,7 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch", type=int, default=5000, help="entries per transaction")
+        parser.add_argument(
+            "--batch", type=int, default=DEFAULT_BATCH, help="entries per transaction"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
