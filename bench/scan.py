@@ -15,6 +15,7 @@ Figures are for docs/benchmarks.md; never a test.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import statistics
 import time
@@ -294,8 +295,8 @@ def _reset() -> None:
         cursor.execute("VACUUM ANALYZE detection_access")
 
 
-def _scan(batch: int, run: int) -> tuple[int, float, int]:
-    started = time.perf_counter()
+def _scan(batch: int, run: int) -> tuple[int, float, int, float]:
+    started, cpu = time.perf_counter(), time.process_time()
     scanned = opened = 0
     while True:
         result = scan_until_caught_up(max_seconds=3600, max_batch=batch, name=f"bench-{run}")
@@ -303,7 +304,7 @@ def _scan(batch: int, run: int) -> tuple[int, float, int]:
         opened += result.alerts_opened
         if result.scanned < batch:
             break
-    return scanned, time.perf_counter() - started, opened
+    return scanned, time.perf_counter() - started, opened, time.process_time() - cpu
 
 
 def bench_scan(
@@ -326,12 +327,15 @@ def bench_scan(
         count, seconds = _plain_read(batch)
         reads.append(count / seconds)
         _reset()
-        scanned, scan_seconds, opened = _scan(batch, run)
+        scanned, scan_seconds, opened, cpu = _scan(batch, run)
         scans.append(scanned / scan_seconds)
+        load = os.getloadavg()[0]
         say(
             f"run {run}: plain read {count:,} entries in {seconds:.1f} s = {reads[-1]:,.0f}/s; "
             f"scan {scanned:,} entries in {scan_seconds:.1f} s = {scans[-1]:,.0f}/s "
-            f"({opened:,} alerts); ratio {scans[-1] / reads[-1]:.3f}"
+            f"({opened:,} alerts; this process's CPU {cpu:.1f} s = {scanned / cpu:,.0f} "
+            f"entries per CPU second); ratio {scans[-1] / reads[-1]:.3f}; load average "
+            f"{load:.1f}"
         )
     read, scan = statistics.median(reads), statistics.median(scans)
     say(
