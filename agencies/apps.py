@@ -1,6 +1,7 @@
 import importlib
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 # Imported at start in every process (web, worker, sequencer, commands): the event types are
 # declared to the ledger before any entry is written or read, and the per-process caches
@@ -16,7 +17,7 @@ _AT_START = (
 
 class AgenciesConfig(AppConfig):
     name = "agencies"
-    verbose_name = "連携ネットワーク (Linkage network)"
+    verbose_name = _("Linkage network")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

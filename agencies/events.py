@@ -11,11 +11,16 @@ lists every type with its fields. Codes and pseudonyms only.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+
+from django.conf import settings
 
 from agencies.models import Affair, Case, Person, StaffMember
 from agencies.network.events import AFFAIR, CASE, INSTITUTION, ITEM, STAFF
 from audit.entries import BOOLEAN, UUID, register_event, subject_pseudonym, text
 from audit.ledger import ledger_append
+from core.keys import decode_key
 
 DEPARTMENT = text(r"[A-Za-z0-9]{1,10}", refuse_twelve_digits=True)
 # Why the case concerns a member: "applicant", "household" (a member of the applicant's 世帯),
@@ -29,7 +34,8 @@ ORGANIZATION = text(r"[0-9]{6}")
 # pseudonym (AU + 16 hex) for administrators who are not staff, or "system" for the loader.
 ACTOR = text(r"ST[0-9A-F]{16}|AU[0-9A-F]{16}|system")
 CAPACITY = text(r"[a-z_]{2,40}")
-ROW = text(r"[0-9A-Za-z_-]{1,12}")
+# A row of the table in ASCII: "16の2" is written "16-2"; several rows joined by commas.
+ROW = text(r"[0-9A-Za-z_,-]{1,24}")
 SYSTEM_KEY = text(r"[A-Za-z0-9_-]{8}")
 COUNT = text(r"[0-9]{1,6}")
 
@@ -218,6 +224,44 @@ for _event, _summary in (
         fields={"institution": INSTITUTION, "system": SYSTEM_KEY, "actor": ACTOR},
         required=("institution", "system", "actor"),
         summary=_summary,
+    )
+
+
+def actor_pseudonym(user: object) -> str:
+    """How the ledger names who made a change: the staff pseudonym of a staff member, "AU" +
+    16 hex digits (keyed, stable) for an administrator who is not staff, "system" for none."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return "system"
+    staff = getattr(user, "staff_member", None)
+    if staff is not None:
+        return str(staff.audit_pseudonym)
+    digest = hmac.new(
+        decode_key(settings.NETWORK_TOKEN_KEY, "NETWORK_TOKEN_KEY"),
+        f"yaritori/actor/v1|{user.pk}".encode(),  # type: ignore[attr-defined]
+        hashlib.sha256,
+    ).hexdigest()
+    return "AU" + digest[:16].upper()
+
+
+def record_change(
+    *,
+    event_type: str,
+    fields: dict[str, object],
+    subject: Person | None = None,
+    moment: dt.datetime | None = None,
+) -> None:
+    """Append the entry of a change (dates as ISO days, None members left out), in the
+    caller's transaction."""
+    clean = {
+        name: value.isoformat() if isinstance(value, dt.date) else value
+        for name, value in fields.items()
+        if value is not None and value != ""
+    }
+    ledger_append(
+        event_type=event_type,
+        fields=clean,
+        subject=_subject(subject) if subject is not None else "",
+        moment=moment,
     )
 
 

@@ -18,7 +18,21 @@ from typing import Any
 
 from django.db import transaction
 
-from agencies.models import Affair, InformationItem, LegalBasis, LinkageRule
+from agencies.events import (
+    ORDINANCE_ADDED,
+    ORDINANCE_ENDED,
+    RULE_ADDED,
+    RULE_ENDED,
+    record_change,
+)
+from agencies.models import (
+    Affair,
+    InformationItem,
+    LegalBasis,
+    LinkageRule,
+    OrdinanceRule,
+    Organization,
+)
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "permitted_table.json"
 
@@ -70,28 +84,29 @@ def affairs_load(
     return result
 
 
-def rules_load(rules: Iterable[Mapping[str, Any]]) -> int:
-    """Create each rule (by requester kind, affair, provider kind, item and start) that does
-    not exist; return how many were created. Affairs and items must exist."""
+def rules_load(rules: Iterable[Mapping[str, Any]], *, actor: str = "system") -> int:
+    """Create each rule (by requester capacity, affair, provider capacity, item and start)
+    that does not exist, each recorded (rule.added); return how many were created. Affairs and
+    items must exist."""
     affairs = Affair.objects.in_bulk(field_name="code")
     items = InformationItem.objects.in_bulk(field_name="code")
     existing = set(
         LinkageRule.objects.values_list(
-            "requester_kind", "affair__code", "provider_kind", "item__code", "valid_from"
+            "requester_capacity", "affair__code", "provider_capacity", "item__code", "valid_from"
         )
     )
     new = []
     for r in rules:
         valid_from = dt.date.fromisoformat(r["valid_from"])
-        key = (r["requester_kind"], r["affair"], r["provider_kind"], r["item"], valid_from)
+        key = (r["requester_capacity"], r["affair"], r["provider_capacity"], r["item"], valid_from)
         if key in existing:
             continue
         existing.add(key)
         new.append(
             LinkageRule(
-                requester_kind=r["requester_kind"],
+                requester_capacity=r["requester_capacity"],
                 affair=affairs[r["affair"]],
-                provider_kind=r["provider_kind"],
+                provider_capacity=r["provider_capacity"],
                 item=items[r["item"]],
                 valid_from=valid_from,
                 valid_to=_date(r.get("valid_to")),
@@ -100,6 +115,8 @@ def rules_load(rules: Iterable[Mapping[str, Any]]) -> int:
             )
         )
     LinkageRule.objects.bulk_create(new)
+    for rule in new:
+        _record_rule(RULE_ADDED, rule, actor)
     return len(new)
 
 
@@ -126,4 +143,123 @@ def permitted_table_load(data: Mapping[str, Any] | None = None) -> LoadCounts:
         items=InformationItem.objects.count() - items_before,
         affairs=Affair.objects.count() - affairs_before,
         rules=rules,
+    )
+
+
+@transaction.atomic
+def rule_add(
+    *,
+    affair: Affair,
+    item: InformationItem,
+    requester_capacity: str,
+    provider_capacity: str,
+    valid_from: dt.date,
+    valid_to: dt.date | None = None,
+    table_row: str = "",
+    source: str = "",
+    actor: str,
+) -> LinkageRule:
+    """Add a row of the permitted table (validated). Recorded (rule.added)."""
+    rule = LinkageRule(
+        affair=affair,
+        item=item,
+        requester_capacity=requester_capacity,
+        provider_capacity=provider_capacity,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        table_row=table_row,
+        source=source,
+    )
+    rule.full_clean()
+    rule.save()
+    _record_rule(RULE_ADDED, rule, actor)
+    return rule
+
+
+@transaction.atomic
+def rule_end(*, rule: LinkageRule, last_day: dt.date, actor: str) -> LinkageRule:
+    """End a row of the permitted table on last_day (rows are never deleted: the history of
+    what was permitted when stays readable). A row already ending earlier is left as it is.
+    Recorded (rule.ended)."""
+    rule = LinkageRule.objects.select_for_update().get(pk=rule.pk)
+    if rule.valid_to is not None and rule.valid_to <= last_day:
+        return rule
+    rule.valid_to = max(last_day, rule.valid_from)
+    rule.save(update_fields=["valid_to"])
+    _record_rule(RULE_ENDED, rule, actor)
+    return rule
+
+
+def _record_rule(event_type: str, rule: LinkageRule, actor: str) -> None:
+    record_change(
+        event_type=event_type,
+        fields={
+            "table_row": rule.table_row.replace("の", "-").replace(" ", ""),
+            "affair": rule.affair.code,
+            "item": rule.item.code,
+            "requester_capacity": rule.requester_capacity,
+            "provider_capacity": rule.provider_capacity,
+            "requester": rule.requester_institution.code if rule.requester_institution else None,
+            "provider": rule.provider_institution.code if rule.provider_institution else None,
+            "valid_from": rule.valid_from,
+            "valid_to": rule.valid_to,
+            "actor": actor,
+        },
+    )
+
+
+@transaction.atomic
+def ordinance_rule_add(
+    *,
+    organization: Organization,
+    affair: Affair,
+    item: InformationItem,
+    from_affair: Affair | None,
+    ordinance: str,
+    valid_from: dt.date,
+    valid_to: dt.date | None = None,
+    actor: str,
+) -> OrdinanceRule:
+    """Add a row of an organisation's ordinance table (条例で定める庁内利用). Recorded
+    (ordinance.added)."""
+    rule = OrdinanceRule(
+        organization=organization,
+        affair=affair,
+        item=item,
+        from_affair=from_affair,
+        ordinance=ordinance,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    rule.full_clean()
+    rule.save()
+    _record_ordinance(ORDINANCE_ADDED, rule, actor)
+    return rule
+
+
+@transaction.atomic
+def ordinance_rule_end(*, rule: OrdinanceRule, last_day: dt.date, actor: str) -> OrdinanceRule:
+    """End a row of an ordinance table on last_day (never deleted). Recorded
+    (ordinance.ended)."""
+    rule = OrdinanceRule.objects.select_for_update().get(pk=rule.pk)
+    if rule.valid_to is not None and rule.valid_to <= last_day:
+        return rule
+    rule.valid_to = max(last_day, rule.valid_from)
+    rule.save(update_fields=["valid_to"])
+    _record_ordinance(ORDINANCE_ENDED, rule, actor)
+    return rule
+
+
+def _record_ordinance(event_type: str, rule: OrdinanceRule, actor: str) -> None:
+    record_change(
+        event_type=event_type,
+        fields={
+            "organization": rule.organization.code,
+            "affair": rule.affair.code,
+            "item": rule.item.code,
+            "from_affair": rule.from_affair.code if rule.from_affair else None,
+            "valid_from": rule.valid_from,
+            "valid_to": rule.valid_to,
+            "actor": actor,
+        },
     )

@@ -15,10 +15,13 @@ from agencies.codes import normalize_my_number
 from agencies.models import (
     AddresseeNumber,
     Case,
+    InformationItem,
     Institution,
+    InstitutionToken,
     LinkageRequest,
     LinkageStatus,
     Person,
+    ProvisionCopy,
     StaffMember,
 )
 from agencies.mynumber_crypto import blind_index
@@ -85,6 +88,22 @@ def person_by_addressee_number(*, organization_id: int, number: str) -> Person |
         .first()
     )
     return found.person if found is not None else None
+
+
+def person_in_own_records(*, institution: Institution, person: Person) -> bool:
+    """Whether the institution's own records know the person: a 宛名番号 of its organisation,
+    or a 符号 issued to it (a body that keeps no 宛名番号)."""
+    return (
+        AddresseeNumber.objects.filter(
+            organization_id=institution.organization_id, person=person
+        ).exists()
+        or InstitutionToken.objects.filter(institution=institution, person=person).exists()
+    )
+
+
+def person_by_id(*, person_id: int) -> Person | None:
+    """A person by primary key (one a signed confirmation names), or None."""
+    return Person.objects.filter(pk=person_id).first()
 
 
 def household_of(person: Person) -> list[Person]:
@@ -213,6 +232,15 @@ def case_of_institution(*, institution: Institution, case_id: int) -> Case | Non
     return Case.objects.filter(pk=case_id, department__institution=institution).first()
 
 
+def case_by_reference(*, staff: StaffMember, reference: str) -> Case | None:
+    """The case with this 受付番号 in the staff member's institution, their own department's
+    first (references are unique per department), or None."""
+    cases = Case.objects.filter(
+        department__institution_id=staff.institution_id, reference=reference
+    ).select_related("affair")
+    return cases.filter(department_id=staff.department_id).first() or cases.first()
+
+
 def requests_under_case(*, case: Case) -> QuerySet[LinkageRequest]:
     """The requests sent under case, newest first."""
     return (
@@ -230,3 +258,13 @@ def case_members_of(*, case: Case, organization_id: int) -> list[tuple[Person, s
         organization_id=organization_id, person_ids=[m.person_id for m in members]
     )
     return [(m.person, m.role, numbers.get(m.person_id, "")) for m in members]
+
+
+def own_copy(
+    *, institution: Institution, item: InformationItem, person: Person
+) -> ProvisionCopy | None:
+    """The institution's own 副本 of item about person (held under the person's 符号 there),
+    or None."""
+    return ProvisionCopy.objects.filter(
+        institution=institution, item=item, token__person=person
+    ).first()

@@ -14,10 +14,19 @@ from django.utils import timezone
 
 from agencies.codes import normalize_my_number
 from agencies.events import (
+    ASSIGNMENT_ENDED,
+    ASSIGNMENT_GRANTED,
+    CONSENT_GIVEN,
+    CONSENT_WITHDRAWN,
     CREDENTIAL_ISSUED,
     CREDENTIAL_REVOKED,
+    NONDISCLOSURE_LIFTED,
+    NONDISCLOSURE_SET,
+    SYSTEM_CREATED,
+    SYSTEM_DEACTIVATED,
     record_case_closed,
     record_case_opened,
+    record_change,
     record_credential,
     record_person_lookup,
 )
@@ -28,9 +37,12 @@ from agencies.models import (
     AgencySystem,
     Case,
     CaseMember,
+    Consent,
+    InformationItem,
     Institution,
     InstitutionToken,
     OperatorCredential,
+    Organization,
     Person,
     StaffMember,
 )
@@ -135,13 +147,197 @@ def token_build(*, institution: Institution, person: Person) -> InstitutionToken
 
 
 @transaction.atomic
-def agency_system_create(*, institution: Institution, name: str) -> tuple[AgencySystem, str]:
-    """Register an institution's API client; returns the system and its key, shown only now."""
+def agency_system_create(
+    *, institution: Institution, name: str, actor: str = "system"
+) -> tuple[AgencySystem, str]:
+    """Register an institution's API client; returns the system and its key, shown only now.
+    Recorded (system.created, by the key's prefix)."""
     key, prefix, key_hash = new_api_key()
     system = AgencySystem.objects.create(
         institution=institution, name=name, key_prefix=prefix, key_hash=key_hash
     )
+    record_change(
+        event_type=SYSTEM_CREATED,
+        fields={"institution": institution.code, "system": prefix, "actor": actor},
+    )
     return system, key
+
+
+@transaction.atomic
+def agency_system_deactivate(*, system: AgencySystem, actor: str) -> AgencySystem:
+    """Deactivate an agency system's key (once): every later call with it is refused.
+    Recorded (system.deactivated)."""
+    system = AgencySystem.objects.select_for_update().get(pk=system.pk)
+    if system.is_active:
+        system.is_active = False
+        system.save(update_fields=["is_active"])
+        record_change(
+            event_type=SYSTEM_DEACTIVATED,
+            fields={
+                "institution": system.institution.code,
+                "system": system.key_prefix,
+                "actor": actor,
+            },
+        )
+    return system
+
+
+@transaction.atomic
+def consent_give(
+    *,
+    person: Person,
+    institution: Institution,
+    affair: Affair,
+    item: InformationItem,
+    valid_from: dt.date,
+    valid_to: dt.date | None,
+    document_reference: str,
+    actor: str,
+) -> Consent:
+    """Record a person's consent (本人同意) that institution query item for affair between the
+    dates. Recorded (consent.given; the document reference is not, it is free text)."""
+    consent = Consent(
+        person=person,
+        institution=institution,
+        affair=affair,
+        item=item,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        document_reference=document_reference,
+    )
+    consent.full_clean()
+    consent.save()
+    record_change(
+        event_type=CONSENT_GIVEN,
+        fields={
+            "institution": institution.code,
+            "affair": affair.code,
+            "item": item.code,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "actor": actor,
+        },
+        subject=person,
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: Consent, actor: str, now: dt.datetime | None = None) -> Consent:
+    """Withdraw a consent (once): from that day on, queries that need it are refused.
+    Recorded (consent.withdrawn)."""
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.withdrawn_at is None:
+        consent.withdrawn_at = now or timezone.now()
+        consent.save(update_fields=["withdrawn_at"])
+        record_change(
+            event_type=CONSENT_WITHDRAWN,
+            fields={
+                "institution": consent.institution.code,
+                "affair": consent.affair.code,
+                "item": consent.item.code,
+                "actor": actor,
+            },
+            subject=consent.person,
+            moment=consent.withdrawn_at,
+        )
+    return consent
+
+
+@transaction.atomic
+def assignment_grant(*, staff: StaffMember, affair: Affair, actor: str) -> bool:
+    """Assign a staff member to an affair (担当事務); False if already assigned. Recorded
+    (assignment.granted)."""
+    if staff.assigned_affairs.filter(pk=affair.pk).exists():
+        return False
+    staff.assigned_affairs.add(affair)
+    record_change(
+        event_type=ASSIGNMENT_GRANTED,
+        fields={
+            "institution": staff.institution.code,
+            "staff": staff.audit_pseudonym,
+            "affair": affair.code,
+            "actor": actor,
+        },
+    )
+    return True
+
+
+@transaction.atomic
+def assignment_end(*, staff: StaffMember, affair: Affair, actor: str) -> bool:
+    """End a staff member's assignment to an affair; False if not assigned. Recorded
+    (assignment.ended)."""
+    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
+        return False
+    staff.assigned_affairs.remove(affair)
+    record_change(
+        event_type=ASSIGNMENT_ENDED,
+        fields={
+            "institution": staff.institution.code,
+            "staff": staff.audit_pseudonym,
+            "affair": affair.code,
+            "actor": actor,
+        },
+    )
+    return True
+
+
+@transaction.atomic
+def nondisclosure_set(
+    *,
+    person: Person,
+    reason: str,
+    valid_from: dt.date,
+    valid_to: dt.date | None,
+    actor: str,
+    organization: Organization | None = None,
+) -> Person:
+    """Protect a person's records from disclosure (不開示, e.g. a DV 支援措置 registered by
+    organization) for the period. Recorded (nondisclosure.set; the entry is itself marked
+    不開示, so it is hidden wherever 不開示 records are; the reason is not recorded)."""
+    if not reason.strip():
+        raise ValueError("不開示には理由が必要です。 (A 不開示 needs its reason.)")
+    if valid_to is not None and valid_to < valid_from:
+        raise ValueError("期間の終わりが始まりより前です。 (The period ends before it begins.)")
+    person.disclosure_protected = True
+    person.protection_reason = reason
+    person.protected_from, person.protected_until = valid_from, valid_to
+    person.save(
+        update_fields=[
+            "disclosure_protected",
+            "protection_reason",
+            "protected_from",
+            "protected_until",
+        ]
+    )
+    record_change(
+        event_type=NONDISCLOSURE_SET,
+        fields={
+            "organization": organization.code if organization else None,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "nondisclosure": True,
+            "actor": actor,
+        },
+        subject=person,
+    )
+    return person
+
+
+@transaction.atomic
+def nondisclosure_lift(*, person: Person, actor: str) -> Person:
+    """End a person's 不開示 protection (once). Recorded (nondisclosure.lifted, itself marked
+    不開示)."""
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.disclosure_protected:
+        person.disclosure_protected = False
+        person.save(update_fields=["disclosure_protected"])
+        record_change(
+            event_type=NONDISCLOSURE_LIFTED,
+            fields={"nondisclosure": True, "actor": actor},
+            subject=person,
+        )
+    return person
 
 
 def persons_bulk_create(persons: Iterable[Person], *, batch_size: int = 2000) -> None:

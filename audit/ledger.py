@@ -41,6 +41,7 @@ from audit.tlog.note import (
     Verifier,
     add_signature_lines,
     parse_signer_key,
+    parse_verifier_key,
     sign_note,
 )
 from audit.tlog.receipt import Receipt
@@ -86,6 +87,25 @@ def log_signer() -> Signer:
 def log_verifier() -> Verifier:
     """The log's public verifier key (what residents and auditors pin)."""
     return log_signer().verifier()
+
+
+@cache
+def _verifiers(current: str, previous: tuple[str, ...]) -> tuple[Verifier, ...]:
+    keys = [_signer(current).verifier()]
+    for text in previous:
+        verifier = parse_verifier_key(text)
+        if all((v.name, v.key_id) != (verifier.name, verifier.key_id) for v in keys):
+            keys.append(verifier)
+    return tuple(keys)
+
+
+def log_verifiers() -> tuple[Verifier, ...]:
+    """Every key the log's checkpoints may be signed by: the current signing key's verifier
+    first, then those of earlier keys (settings.AUDIT_LOG_PREVIOUS_VERIFIER_KEYS), so that a
+    log whose key was rotated still verifies from its first checkpoint."""
+    return _verifiers(
+        settings.AUDIT_LOG_SIGNING_KEY, tuple(settings.AUDIT_LOG_PREVIOUS_VERIFIER_KEYS)
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ lock on the head of the chain:
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class LedgerIntake(models.Model):
@@ -28,18 +29,18 @@ class LedgerIntake(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    leaf = models.TextField("正規化JSON (Canonical JSON)")
-    event_type = models.CharField("種別 (Event type)", max_length=40)
-    subject = models.CharField("本人仮名 (Subject pseudonym)", max_length=40, blank=True)
+    leaf = models.TextField(_("Canonical JSON"))
+    event_type = models.CharField(_("Event type"), max_length=40)
+    subject = models.CharField(_("Subject pseudonym"), max_length=40, blank=True)
     # The value of the event type's key field (e.g. a request id): how a page finds the entry
     # of a request in one indexed lookup, before and after the sequencer numbers it.
-    lookup_key = models.CharField("検索キー (Lookup key)", max_length=64, blank=True, default="")
-    created_at = models.DateTimeField("記録日時 (Recorded at)")
-    txid = models.BigIntegerField("トランザクションID (Transaction id)", db_default=0)
+    lookup_key = models.CharField(_("Lookup key"), max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(_("Recorded at"))
+    txid = models.BigIntegerField(_("Transaction id"), db_default=0)
 
     class Meta:
-        verbose_name = "受付記録 (Ledger intake)"
-        verbose_name_plural = "受付記録 (Ledger intake)"
+        verbose_name = _("Ledger intake")
+        verbose_name_plural = _("Ledger intake")
         indexes = [
             models.Index(fields=["subject", "created_at"], name="audit_intake_subject"),
             models.Index(fields=["txid", "id"], name="audit_intake_txid"),
@@ -61,7 +62,7 @@ class LedgerEntry(models.Model):
     to the log's origin, so a single changed, removed or swapped row is located exactly.
     """
 
-    seq = models.BigIntegerField("連番 (Sequence number)", primary_key=True)
+    seq = models.BigIntegerField(_("Sequence number"), primary_key=True)
     # No foreign-key constraint in the database: checking one locks the intake row (FOR KEY
     # SHARE), which rewrites its header and costs the sequencer more than everything else it
     # does. The intake table refuses DELETE anyway, and the unique index still forbids one
@@ -70,16 +71,16 @@ class LedgerEntry(models.Model):
         LedgerIntake,
         on_delete=models.PROTECT,
         related_name="entry",
-        verbose_name="受付記録 (Intake)",
+        verbose_name=_("Intake row"),
         db_constraint=False,
     )
-    leaf_hash = models.BinaryField("葉ハッシュ (Leaf hash)", max_length=32)
-    chain_hash = models.BinaryField("連鎖ハッシュ (Chain hash)", max_length=32)
-    integrated_at = models.DateTimeField("統合日時 (Integrated at)")
+    leaf_hash = models.BinaryField(_("Leaf hash"), max_length=32)
+    chain_hash = models.BinaryField(_("Chain hash"), max_length=32)
+    integrated_at = models.DateTimeField(_("Integrated at"))
 
     class Meta:
-        verbose_name = "情報提供等記録 (Ledger entry)"
-        verbose_name_plural = "情報提供等記録 (Ledger entries)"
+        verbose_name = _("Ledger entry")
+        verbose_name_plural = _("Ledger entries")
 
     def __str__(self) -> str:
         return f"entry {self.seq}"
@@ -96,13 +97,13 @@ class MerkleSubtree(models.Model):
     """
 
     pk = models.CompositePrimaryKey("last_seq", "level")
-    last_seq = models.BigIntegerField("最終連番 (Last leaf)")
-    level = models.PositiveSmallIntegerField("高さ (Level)")
-    hash = models.BinaryField("ハッシュ (Hash)", max_length=32)
+    last_seq = models.BigIntegerField(_("Last leaf"))
+    level = models.PositiveSmallIntegerField(_("Level"))
+    hash = models.BinaryField(_("Hash"), max_length=32)
 
     class Meta:
-        verbose_name = "部分木 (Merkle subtree)"
-        verbose_name_plural = "部分木 (Merkle subtrees)"
+        verbose_name = _("Merkle subtree")
+        verbose_name_plural = _("Merkle subtrees")
 
     def __str__(self) -> str:
         return f"subtree L{self.level} ending at {self.last_seq}"
@@ -122,14 +123,14 @@ class Checkpoint(models.Model):
     """署名付きチェックポイント: the log's signed statement of its size and root (C2SP
     tlog-checkpoint in a signed note). Each is consistent with the one before it."""
 
-    size = models.BigIntegerField("サイズ (Tree size)", unique=True)
-    root_hash = models.BinaryField("根ハッシュ (Root hash)", max_length=32)
-    note = models.TextField("署名付きノート (Signed note)")
-    signed_at = models.DateTimeField("署名日時 (Signed at)")
+    size = models.BigIntegerField(_("Tree size"), unique=True)
+    root_hash = models.BinaryField(_("Root hash"), max_length=32)
+    note = models.TextField(_("Signed note"))
+    signed_at = models.DateTimeField(_("Signed at"))
 
     class Meta:
-        verbose_name = "チェックポイント (Checkpoint)"
-        verbose_name_plural = "チェックポイント (Checkpoints)"
+        verbose_name = _("Checkpoint")
+        verbose_name_plural = _("Checkpoints")
         get_latest_by = "size"
 
     def __str__(self) -> str:
@@ -144,16 +145,16 @@ class WitnessCosignature(models.Model):
         Checkpoint,
         on_delete=models.PROTECT,
         related_name="cosignatures",
-        verbose_name="チェックポイント (Checkpoint)",
+        verbose_name=_("Checkpoint"),
     )
-    witness = models.CharField("証人 (Witness name)", max_length=100)
-    key_id = models.CharField("鍵ID (Key id)", max_length=8)
-    line = models.TextField("連署行 (Cosignature line)")
-    timestamp = models.BigIntegerField("連署時刻 (Cosigned at, POSIX)")
+    witness = models.CharField(_("Witness name"), max_length=100)
+    key_id = models.CharField(_("Key id"), max_length=8)
+    line = models.TextField(_("Cosignature line"))
+    timestamp = models.BigIntegerField(_("Cosigned at (POSIX time)"))
 
     class Meta:
-        verbose_name = "証人の連署 (Witness cosignature)"
-        verbose_name_plural = "証人の連署 (Witness cosignatures)"
+        verbose_name = _("Witness cosignature")
+        verbose_name_plural = _("Witness cosignatures")
         constraints = [
             models.UniqueConstraint(
                 fields=["checkpoint", "witness", "key_id"], name="audit_cosignature_unique"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, connections, transaction
 
-from audit.ledger import chain_genesis, log_verifier, subtree_hashes
+from audit.ledger import chain_genesis, log_verifiers, subtree_hashes
 from audit.models import Checkpoint, LedgerEntry, MerkleSubtree
 from audit.tlog.checkpoint import Checkpoint as CheckpointBody
 from audit.tlog.errors import TlogError
@@ -60,7 +60,8 @@ class VerificationReport:
 
 def _signed_checkpoint(note: str, label: str) -> CheckpointBody:
     try:
-        text, _ = open_note(note, [log_verifier()])
+        # The current key or an earlier one (a rotated key): docs/operations.md.
+        text, _ = open_note(note, log_verifiers())
         body = CheckpointBody.parse(text)
     except TlogError as exc:
         raise TlogError(f"{label}: {exc}") from exc

@@ -57,7 +57,7 @@ def _templates(limit: int = 2000) -> tuple[dict[int, tuple[str, str]], list[dict
             if case.affair_id not in clerk.affair_ids or not case.is_open_at(now):
                 continue
             for rule in world.permitted(clerk, case.affair_id):
-                provider = world.provider_for(staff.institution, rule, rng)
+                provider = world.provider_for(staff.institution, rule, rng, case.applicant_id)
                 number = world.addressee.get((staff.institution.organization_id, case.applicant_id))
                 if provider is None or number is None:
                     continue

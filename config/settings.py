@@ -9,6 +9,7 @@ Every setting is listed in deploy/env.example.
 from __future__ import annotations
 
 import datetime as dt
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
@@ -16,9 +17,15 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from config.logconfig import log_level
+from config.logging_json import log_formatter
 from core.keys import random_b64_key, random_keyring_line, secret_from_env_or_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The site-wide templates/ and locale/: beside config/ in the source tree, inside it
+# (config/site/, see setup.py) when the project runs from an installed wheel.
+SITE_DIR = Path(__file__).resolve().parent / "site"
+if not SITE_DIR.is_dir():
+    SITE_DIR = BASE_DIR
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -57,6 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI and Redoc as static files of this site: no CDN (config/urls.py).
+    "drf_spectacular_sidecar",
     "axes",
     "csp",
     "config.apps.ProjectConfig",
@@ -74,6 +83,10 @@ if YARITORI_DEMO:
     INSTALLED_APPS += ["demo", "bench"]
 
 MIDDLEWARE = [
+    # The request's id (nginx's X-Request-ID or a new one) on every log record and the answer.
+    "config.logging_json.RequestIdMiddleware",
+    # /healthz and /readyz, answered before any host check, session or rate limit.
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.NoStoreMiddleware",
@@ -97,7 +110,7 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -105,15 +118,18 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "portal.context.pinned_key_texts",
             ],
         },
     },
 ]
 
-# --- Cache: per process unless CACHE_URL names a shared one (redis://...) -----------------------
-# The agency API's rate limits count in it: shared across processes, they are exact; per
-# process (the embedded default), each process counts on its own.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# --- Cache: shared by every process -------------------------------------------------------------
+# The agency API's rate limits and the portal's login throttle count in it. CACHE_URL (e.g.
+# redis://127.0.0.1:6379/1) names a shared cache; the embedded default is a folder in var/,
+# which the web server's worker processes share. Every user of the cache fails open: a cache
+# that is down never refuses a request or locks anyone out.
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # A cache that does not answer must cost a request half a second at most (the callers
     # fail open), never a hung worker.
@@ -187,13 +203,34 @@ LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:home"
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [SITE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# collectstatic writes each file under a name with its content's hash, plus a gzip copy:
+# browsers and nginx may keep them forever, and a new version is a new name. Pages then need
+# collectstatic's manifest (make run, the image and a deploy all run it); the test
+# suite uses the plain storage instead (config/test_settings.py).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Resident portal --------------------------------------------------------------------------
+# Witness verifier keys that the portal pins beside the log's own key ("name+id+key", comma
+# separated). Empty: the demo's own witness, read from WITNESS_DIR/witness.vkey.
+PORTAL_WITNESS_KEYS = env.list("PORTAL_WITNESS_KEYS", default=[])
+# How many witnesses must have cosigned a checkpoint for the page to call a record verified.
+PORTAL_WITNESS_QUORUM = env.int("PORTAL_WITNESS_QUORUM", default=1)
+# Login throttle: attempts per card serial and per client address in a window (seconds).
+PORTAL_LOGIN_LIMIT_PER_CARD = env.int("PORTAL_LOGIN_LIMIT_PER_CARD", default=10)
+PORTAL_LOGIN_LIMIT_PER_ADDRESS = env.int("PORTAL_LOGIN_LIMIT_PER_ADDRESS", default=30)
+PORTAL_LOGIN_WINDOW = env.int("PORTAL_LOGIN_WINDOW", default=15 * 60)
+# Where notice mails send residents to log in.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- E-mail: files in var/mail unless EMAIL_URL names a server --------------------------------
 EMAIL_FILE_PATH = VAR_DIR / "mail"
@@ -276,6 +313,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "detection.daily_digests",
         "schedule": crontab(hour=DETECTION_DIGEST_HOUR, minute=0),
     },
+    # New-record notices: at most one mail an hour per resident, batched here.
+    "portal-record-notices": {"task": "portal.record_notices", "schedule": 300.0},
 }
 
 # --- Domain keys --------------------------------------------------------------------------------
@@ -303,8 +342,14 @@ def _new_log_signer() -> str:
 AUDIT_LOG_SIGNING_KEY = secret_from_env_or_file(
     "AUDIT_LOG_SIGNING_KEY", KEYS_DIR / "audit_log_signing_key", _new_log_signer
 )
+# Verifier keys ("name+keyid+base64", public) of the log's earlier signing keys: after a key
+# rotation, checkpoints signed before it still verify (docs/operations.md).
+AUDIT_LOG_PREVIOUS_VERIFIER_KEYS = env.list("AUDIT_LOG_PREVIOUS_VERIFIER_KEYS", default=[])
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=7 * 365 + 2)
 WITNESS_DIR = Path(env.str("WITNESS_DIR", default=str(VAR_DIR / "witness")))
+# /readyz fails when an entry waits for integration and the latest checkpoint is older than
+# this (seconds): the sequencer integrates within a second; a minute rides out its restart.
+HEALTH_SEQUENCER_MAX_AGE = env.int("HEALTH_SEQUENCER_MAX_AGE", default=60)
 
 # --- Headers: HSTS, CSP, referrer ---------------------------------------------------------------
 # Browsers that once saw the site over HTTPS refuse plain HTTP to it for a year. Django sends
@@ -312,13 +357,20 @@ WITNESS_DIR = Path(env.str("WITNESS_DIR", default=str(VAR_DIR / "witness")))
 # hosts of the operator's domain may not serve HTTPS.
 SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
 SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+# `check --deploy` warnings that are deliberate (docs/deploy.md, "check --deploy"):
+# security.W005: HSTS without includeSubDomains, for the reason above;
+# security.W008: no SECURE_SSL_REDIRECT, because nginx redirects http to https before Django
+# sees a request (deploy/nginx/yaritori.conf), and the plain-http demo must not redirect;
+# security.W021: no HSTS preload, which needs includeSubDomains and is hard to undo.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W008", "security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Other sites never learn which page (a case, a request) a link was followed from. Not
 # "no-referrer": the site's own requests keep their Referer, which Django's CSRF check over
 # HTTPS needs from a browser that sends no Origin header.
 SECURE_REFERRER_POLICY = "same-origin"
 # Only this origin's own files: no inline script or style, no CDN, no plugin, no framing.
-# A view that needs more widens it for itself with csp.decorators (config/urls.py: /api/docs/).
+# A view that needs more widens it for itself with csp.decorators (config/urls.py: /api/docs/
+# may show data: images, nothing else).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -355,38 +407,60 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Agency linkage API and the public transparency-log endpoints.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging: one line per record to stderr -----------------------------------------------------
-# Every handler masks My Numbers and API keys in what it writes (config.security.MaskingLogFilter).
+# LOG_FORMAT=json (the default: one JSON object per line, UTC times, request and task ids, for
+# a log collector) or text (readable, what `make run` sets); config/logging_json.py. Every
+# handler masks My Numbers and API keys in what it writes (config.security.MaskingLogFilter).
+# Every ERROR, from any logger, is also mailed to ADMINS (none by default; masked too).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "mask_secrets": {"()": "config.security.MaskingLogFilter"},
+        "request_context": {"()": "config.logging_json.RequestContextFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"default": {"()": log_formatter(LOG_FORMAT)}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["mask_secrets"],
+            "formatter": "default",
+            "filters": ["request_context", "mask_secrets"],
         },
-        # Django's error mails (to ADMINS, none by default), masked like the console.
+        # Django's error mails to ADMINS, masked like the console.
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",
             "filters": ["require_debug_false", "mask_secrets"],
         },
     },
-    "root": {"handlers": ["console"], "level": log_level(env.str("LOG_LEVEL", default="INFO"))},
+    "root": {
+        "handlers": ["console", "mail_admins"],
+        "level": log_level(env.str("LOG_LEVEL", default="INFO")),
+    },
     "loggers": {
-        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # Its records reach the root's handlers (console, mail_admins) like everyone's.
+        "django": {"level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
         # axes narrates every step at INFO; its warnings (failures, lockouts) stay.
         "axes": {"level": "WARNING"},
     },
 }
+# Who receives the error mails: "Name <address>, address, ..." (DJANGO_ADMINS), from
+# SERVER_EMAIL. Without any, errors are only logged.
+ADMINS = [
+    (name or address, address)
+    for name, address in getaddresses([env.str("DJANGO_ADMINS", default="")])
+    if address
+]
+SERVER_EMAIL = env.str("DJANGO_SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The Celery worker keeps the handlers above (JSON, masking, task ids) instead of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)

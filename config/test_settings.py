@@ -7,3 +7,11 @@ import os
 os.environ.setdefault("YARITORI_DEMO", "1")
 
 from config.settings import *  # noqa: F403
+
+# The tests render pages without running collectstatic first, which the production storage's
+# manifest needs; tests/deploy/test_static_files.py runs collectstatic with the production
+# storage and checks the hashed, compressed files and the pages that name them.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

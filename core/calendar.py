@@ -1,4 +1,5 @@
-"""The one calendar: working days (行政機関の休日) and office hours of a Japanese public office.
+"""The one calendar: working days (not a 行政機関の休日: weekends, national holidays, 12/29-1/3)
+and office hours of a Japanese public office.
 
 Used by the demo traffic to decide when clerks work, and by misuse detection to flag what
 happens outside those hours. Both must agree on what a working day is, so there is one place
@@ -19,9 +20,15 @@ OFFICE_OPENS = dt.time(8, 30)
 OFFICE_CLOSES = dt.time(17, 15)
 
 
+def is_year_end_closure(day: dt.date) -> bool:
+    """12月29日 to 1月3日: closed by law (行政機関の休日に関する法律 第1条第1項第3号)."""
+    return (day.month == 12 and day.day >= 29) or (day.month == 1 and day.day <= 3)
+
+
 def is_working_day(day: dt.date) -> bool:
-    """Monday to Friday and not a national holiday (jpholiday)."""
-    return day.weekday() < 5 and not jpholiday.is_holiday(day)
+    """Not a 行政機関の休日: Monday to Friday, not a national holiday (jpholiday, which
+    follows 国民の祝日に関する法律 with its substitute holidays), and not 12/29-1/3."""
+    return day.weekday() < 5 and not jpholiday.is_holiday(day) and not is_year_end_closure(day)
 
 
 def in_office_hours(moment: dt.datetime) -> bool:

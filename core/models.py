@@ -4,12 +4,13 @@ later detection's anomaly mails). See core/outbox.py for the guarantees."""
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", "未送信 (Pending)"
-    SENT = "sent", "送信済み (Sent)"
-    FAILED = "failed", "送信失敗 (Failed, gave up)"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed, gave up")
 
 
 class OutboxMessage(models.Model):
@@ -20,25 +21,25 @@ class OutboxMessage(models.Model):
     enqueueing the same mail twice (a retried task, a double click) store it once.
     """
 
-    kind = models.CharField("種別 (Kind)", max_length=40)
-    dedupe_key = models.CharField("重複防止キー (Dedupe key)", max_length=120, unique=True)
-    to = models.EmailField("宛先 (To)")
-    subject = models.CharField("件名 (Subject)", max_length=200)
-    body = models.TextField("本文 (Body)")
+    kind = models.CharField(_("Kind"), max_length=40)
+    dedupe_key = models.CharField(_("Dedupe key"), max_length=120, unique=True)
+    to = models.EmailField(_("Recipient"))
+    subject = models.CharField(_("Mail subject"), max_length=200)
+    body = models.TextField(_("Body"))
     # An HTML alternative of the same text (multipart/alternative); empty for plain text only.
-    html = models.TextField("HTML本文 (HTML body)", blank=True, default="")
+    html = models.TextField(_("HTML body"), blank=True, default="")
     status = models.CharField(
-        "状態 (Status)", max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+        _("Status"), max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
-    attempts = models.PositiveSmallIntegerField("試行回数 (Attempts)", default=0)
-    last_error = models.CharField("最後のエラー (Last error)", max_length=300, blank=True)
-    created_at = models.DateTimeField("作成日時 (Created at)")
-    next_attempt_at = models.DateTimeField("次回試行 (Next attempt)")
-    sent_at = models.DateTimeField("送信日時 (Sent at)", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("Attempts"), default=0)
+    last_error = models.CharField(_("Last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("Created at"))
+    next_attempt_at = models.DateTimeField(_("Next attempt"))
+    sent_at = models.DateTimeField(_("Mailed at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "送信待ちメール (Outbox message)"
-        verbose_name_plural = "送信待ちメール (Outbox)"
+        verbose_name = _("Outbox message")
+        verbose_name_plural = _("Outbox")
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DemoConfig(AppConfig):
@@ -6,4 +7,4 @@ class DemoConfig(AppConfig):
     YARITORI_DEMO is on (make run, the tests, the benchmarks), never in production."""
 
     name = "demo"
-    verbose_name = "デモ (Demo)"
+    verbose_name = _("Demo")

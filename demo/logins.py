@@ -18,7 +18,7 @@ DEMO_PASSWORD = "yaritori-demo"
 
 # (organisation slug, department code) of the staff logins worth showing in the tour.
 TOUR_LOGINS = [
-    ("sapporo", "1020"),
+    ("sapporo", "1060"),
     ("sapporo", "3010"),
     ("yokohama", "1050"),
     ("yokohama", "2010"),
@@ -78,6 +78,16 @@ def demo_logins() -> list[tuple[str, str]]:
     if operator is not None:
         logins.append(
             (operator.user.username, f"{operator.institution} 提供担当（保留中の照会に回答）")
+        )
+    counter = (
+        StaffMember.objects.filter(user__groups__permissions__codename="counter_clerk")
+        .select_related("user", "institution__organization")
+        .order_by("user__username")
+        .first()
+    )
+    if counter is not None:
+        logins.append(
+            (counter.user.username, f"{counter.institution} 窓口（カードの交付・暗証番号の初期化）")
         )
     return logins
 

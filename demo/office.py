@@ -13,10 +13,10 @@ from typing import Any
 from agencies.models import (
     AddresseeNumber,
     Affair,
+    Capacity,
     Case,
     CaseMember,
     Institution,
-    InstitutionKind,
     LinkageRule,
     Person,
     StaffMember,
@@ -82,28 +82,41 @@ class World:
         }
         self.affairs = Affair.objects.in_bulk(field_name="code")
         self.holders = ItemHolders.from_data(load_world_data())
+        # Where each person lives (the municipality of their household): whom to ask about
+        # them for what a municipality holds.
+        self.home = dict(
+            Person.objects.filter(household__isnull=False).values_list(
+                "pk", "household__organization__code"
+            )
+        )
 
     def provider_for(
-        self, requester: Institution, rule: LinkageRule, rng: random.Random
+        self,
+        requester: Institution,
+        rule: LinkageRule,
+        rng: random.Random,
+        person_id: int | None = None,
     ) -> Institution | None:
         """Where a clerk of requester sends a query under rule, never to the requester itself
         (the network links different institutions): the rule's named provider; else the
-        institution that holds the item for the requester's residents, when it is of the
-        rule's kind (the clerk knows where the records are); else one of that kind in the
+        institution that holds the item for the person's municipality (where they live, as a
+        national body asks the 住所地), or for the requester's, when it holds the rule's
+        capacity (the clerk knows where the records are); else one holding it in the
         requester's organisation, its prefecture, or anywhere."""
         if rule.provider_institution is not None:
             named = rule.provider_institution
             return named if named.pk != requester.pk else None
-        held_by = self.by_code.get(
-            self.holders.holder(requester.organization.code, rule.item.code) or ""
-        )
+        home = self.home.get(person_id or 0, requester.organization.code)
+        held_by = self.by_code.get(self.holders.holder(home, rule.item.code) or "")
         if held_by is not None and provider_matches(rule, held_by) and held_by.pk != requester.pk:
             return held_by
         others = [
             i for i in self.institutions if provider_matches(rule, i) and i.pk != requester.pk
         ]
         same_org = [i for i in others if i.organization_id == requester.organization_id]
-        if same_org and rule.provider_kind != InstitutionKind.PREFECTURE_HEAD:
+        # A prefectural capacity is served by the prefecture for the residents of its towns.
+        prefectural = {Capacity.PREFECTURE_GOVERNOR, Capacity.WELFARE_AUTHORITY}
+        if same_org and rule.provider_capacity not in prefectural:
             return same_org[0]
         pref = requester.organization.prefecture_name
         same_pref = [i for i in others if pref and i.organization.prefecture_name == pref]
@@ -154,7 +167,7 @@ class Sender:
             return False
         if not kind and not item_override and self.world.holds_itself(staff.institution, rule):
             return self.transfer(clerk, rule=rule, number=number, when=when, case=case)
-        provider = self.world.provider_for(staff.institution, rule, self.rng)
+        provider = self.world.provider_for(staff.institution, rule, self.rng, person_id)
         if provider is None:
             return False
         item = rule.item

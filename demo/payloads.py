@@ -228,13 +228,14 @@ class Payloads:
                     "学校種別": rng.choice(("全日制", "定時制", "通信制")),
                 },
             )
-        if children and is_head and not r.foreign:
+        if not r.foreign:  # every Japanese national has a 戸籍; foreign residents have none
             yield (
                 "戸籍関係情報",
                 {
+                    "本籍地": self.loader.org_data[r.org]["name"],
                     "親子関係": [
                         {"続柄": "子", "生年月日": c.person.date_of_birth.isoformat()}
-                        for c in children
+                        for c in (children if is_head else [])
                     ],
                     "異動の有無": "なし",
                 },

@@ -35,6 +35,14 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from agencies.codes import validate_local_government_code
+from agencies.events import (
+    ASSIGNMENT_GRANTED,
+    CONSENT_GIVEN,
+    NONDISCLOSURE_SET,
+    record_case_closed,
+    record_case_opened,
+    record_change,
+)
 from agencies.models import (
     AddresseeNumber,
     Affair,
@@ -58,7 +66,12 @@ from agencies.models import (
     StaffMember,
     StaffRole,
 )
-from agencies.permitted_table import affairs_load, permitted_table_load, rules_load
+from agencies.permitted_table import (
+    affairs_load,
+    ordinance_rule_add,
+    permitted_table_load,
+    rules_load,
+)
 from agencies.services import (
     agency_system_create,
     operator_credential_issue,
@@ -237,12 +250,15 @@ class Loader:
             )
             self.orgs[org.code] = org
             for i in o["institutions"]:
-                inst = Institution.objects.create(
+                inst = Institution(
                     organization=org,
                     code=i["code"],
                     kind=InstitutionKind(i["kind"]),
                     name=i["name"],
+                    capacities=i["capacities"],
                 )
+                inst.full_clean(exclude=["organization"])
+                inst.save()
                 self.institutions[inst.code] = inst
                 for d in i["departments"]:
                     dept = Department.objects.create(
@@ -264,29 +280,71 @@ class Loader:
             self.item_by_name["地方税関係情報"].consent_affairs.values_list("code", flat=True)
         )
         self._index_providers()
+        self.create_ordinances()
+
+    def create_ordinances(self) -> None:
+        """Each organisation's ordinance table (条例で定める庁内利用): where one of its
+        institutions holds both sides of a row of the permitted table, that use stays inside
+        the institution (庁内連携), and the organisation's マイナンバー条例 allows it, from the
+        affair whose department keeps the item (or from a register that is no affair)."""
+        rules = list(
+            LinkageRule.objects.filter(
+                requester_institution__isnull=True, provider_institution__isnull=True
+            ).select_related("affair", "item")
+        )
+        seen: set[tuple[str, str, str, str | None]] = set()
+        for code, institution in self.institutions.items():
+            org = institution.organization
+            for rule in rules:
+                owner = rule.affair.owner_organization_id
+                if owner is not None and owner != org.pk:
+                    continue  # another organisation's independent-use affair
+                if not (
+                    institution.holds(rule.requester_capacity)
+                    and institution.holds(rule.provider_capacity)
+                ):
+                    continue
+                source = self.holders.source_affair.get((code, rule.item.code))
+                key = (org.code, rule.affair.code, rule.item.code, source)
+                if key in seen:
+                    continue
+                seen.add(key)
+                ordinance_rule_add(
+                    organization=org,
+                    affair=rule.affair,
+                    item=rule.item,
+                    from_affair=self.affairs[source] if source else None,
+                    ordinance=f"{org.name}行政手続における特定の個人を識別するための番号の利用等に"
+                    "関する条例 第4条第2項",
+                    valid_from=rule.valid_from,
+                    valid_to=rule.valid_to,
+                    actor="system",
+                )
 
     def _index_providers(self) -> None:
         """Which institution of which organisation holds 副本 of which item."""
         self.holders = ItemHolders.from_data(self.data)
         self.municipalities = [o for o in self.data["organizations"] if o["kind"] == "municipality"]
+        # Every resident is known to the national bodies (a 符号 at each), but not to JASSO,
+        # which knows students only.
+        self.jasso = next(
+            i["code"]
+            for o in self.data["organizations"]
+            for i in o["institutions"]
+            if "student_support" in i["capacities"]
+        )
         self.nation_token_institutions = [
             i["code"]
             for o in self.data["organizations"]
             if o["kind"] == "national"
             for i in o["institutions"]
-            if i["kind"] in ("national", "pension_service")
+            if i["code"] != self.jasso
         ]
-        self.jasso = next(
-            i["code"]
-            for o in self.data["organizations"]
-            for i in o["institutions"]
-            if o["kind"] == "national" and i["kind"] == "other"
-        )
-        self.nhi = {  # 国民健康保険: the municipality in its role as insurer
+        self.nhi = {  # 国民健康保険: the municipality's mayor in the capacity of insurer
             o["code"]: i["code"]
             for o in self.municipalities
             for i in o["institutions"]
-            if i["kind"] == "health_insurer"
+            if "nhi_insurer" in i["capacities"]
         }
         self.nhi_institutions = set(self.nhi.values())
         by_slug = {o["slug"]: o for o in self.data["organizations"]}
@@ -530,11 +588,36 @@ class Loader:
             persons_bulk_create([r.person for r in batch], batch_size=_BATCH)
             bar.update(len(batch))
         _require_pks([r.person for r in self.residents])
+        # The 支援措置 are on the record as the municipality registered them (nondisclosure.set,
+        # itself marked 不開示).
+        for r in self.residents:
+            p = r.person
+            if p.disclosure_protected:
+                record_change(
+                    event_type=NONDISCLOSURE_SET,
+                    fields={
+                        "organization": r.org,
+                        "valid_from": p.protected_from,
+                        "valid_to": p.protected_until,
+                        "nondisclosure": True,
+                        "actor": "system",
+                    },
+                    subject=p,
+                    moment=self.now,
+                )
+        # Each organisation numbers the people in its own records: the municipality its
+        # residents (団体内統合宛名番号), the prefecture those of its municipalities, a national
+        # body or an insurer the people it serves (as 日本年金機構 does by 基礎年金番号). A clerk
+        # names a person by that number, and the organisation's intermediate server knows
+        # their 符号.
         counters: dict[str, int] = defaultdict(int)
         numbers = []
         for r in self.residents:
-            counters[r.org] += 1
-            numbers.append((org_ids[r.org], r.person.pk, f"{100_000_000 + counters[r.org]:015d}"))
+            others = {code[:6] for code in self._token_institutions(r)} - {r.org}
+            orgs = [r.org, *sorted(others)]
+            for org in orgs:
+                counters[org] += 1
+                numbers.append((org_ids[org], r.person.pk, f"{100_000_000 + counters[org]:015d}"))
         insert_rows(AddresseeNumber, ("organization", "person", "number"), numbers)
 
     # -- 符号 and 副本 --
@@ -709,6 +792,19 @@ class Loader:
             self.staff_by_dept[key].append(staff)
             links += [through(staffmember_id=staff.pk, affair_id=a.pk) for a in affairs]
         through.objects.bulk_create(links, batch_size=_BATCH)
+        # Every assignment is on the record, as the admin's would be (assignment.granted).
+        for _user, staff, affairs in pending:
+            for affair in affairs:
+                record_change(
+                    event_type=ASSIGNMENT_GRANTED,
+                    fields={
+                        "institution": staff.institution.code,
+                        "staff": staff.audit_pseudonym,
+                        "affair": affair.code,
+                        "actor": "system",
+                    },
+                    moment=self.now,
+                )
 
         group, _ = Group.objects.get_or_create(name=AUDITORS_GROUP)
         if not user_model.objects.filter(username="admin").exists():
@@ -812,6 +908,33 @@ class Loader:
                     )
         CaseMember.objects.bulk_create(rows, batch_size=_BATCH)
         Consent.objects.bulk_create(consents, batch_size=_BATCH)
+        # The cases and consents are on the record as the staff pages would have written them
+        # when they happened (case.opened, case.member, case.closed, consent.given).
+        for case, members in zip(cases, case_members, strict=True):
+            assert case.opened_by is not None
+            relations = [
+                (r.person, "applicant" if r.person.pk == case.applicant_id else "household")
+                for r, _role in members
+            ]
+            record_case_opened(
+                case=case, staff=case.opened_by, members=relations, moment=case.opened_at
+            )
+            if case.closed_at is not None:
+                record_case_closed(case=case, staff=case.opened_by, moment=case.closed_at)
+        for consent in consents:
+            record_change(
+                event_type=CONSENT_GIVEN,
+                fields={
+                    "institution": consent.institution.code,
+                    "affair": consent.affair.code,
+                    "item": consent.item.code,
+                    "valid_from": consent.valid_from,
+                    "valid_to": consent.valid_to,
+                    "actor": "system",
+                },
+                subject=consent.person,
+                moment=self.now,
+            )
 
     def _office_hours(self, days_ago: int) -> dt.datetime:
         """A moment in office hours on the last working day at or before days_ago days back;
@@ -862,14 +985,14 @@ class Loader:
             for i in o["institutions"]:
                 if (
                     o["kind"] == "municipality"
-                    and i["kind"] in ("municipality_head", "prefecture_head", "board_of_education")
+                    and i["kind"] in ("municipality_head", "board_of_education")
                 ) or (
                     o["slug"] in ("kanagawa", "nenkin", "jasso", "kyoukaikenpo")
                     and i["code"].endswith("0000000001")
                 ):
                     wanted.append(i["code"])
         labels = {
-            "municipality_head": "住民情報システム",
+            "municipality_head": "住民情報・福祉総合システム",
             "prefecture_head": "福祉総合システム",
             "board_of_education": "就学事務システム",
             "pension_service": "年金業務システム",

@@ -70,7 +70,37 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # The path (%(U)s) and never the query string (%(q)s) or the Referer (another page's URL): no
 # personal data should ever be in a URL, and if some ever is, it still stays out of the logs.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# rid: the request id the application answered with (X-Request-ID, config/logging_json.py).
+access_log_format = (
+    '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" rid=%({x-request-id}o)s'
+)
+
+# The application's log format (LOG_FORMAT, json unless set to text): with json, gunicorn's own
+# error and access lines are JSON objects too, one a line, masked like the application's.
+if os.environ.get("LOG_FORMAT", "json").strip().lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "config.logging_json.JsonFormatter"}},
+        "filters": {"mask_secrets": {"()": "config.security.MaskingLogFilter"}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["mask_secrets"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["console"], "level": "INFO"},
+        "loggers": {
+            "gunicorn.error": {
+                "handlers": ["console"],
+                "level": loglevel.upper(),
+                "propagate": False,
+            },
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
 
 # Believe X-Forwarded-Proto only from nginx on this host: that is what makes Django see HTTPS.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

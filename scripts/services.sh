@@ -6,7 +6,8 @@
 #             cluster: production uses its own, with the roles and passwords of
 #             deploy/postgres/init-roles.sql), and a database `yaritori`;
 #   redis     Redis on 127.0.0.1:6379 with no persistence (nothing written to disk);
-#   chromium  Debian's chromium for the browser tests (Playwright's own download does not work).
+#   chromium  Debian's chromium for the browser tests (Playwright's own download does not work),
+#             with a Japanese font (fonts-noto-cjk) for the pages it renders.
 #
 # With no argument it brings up postgres and redis (`make services`). Each one that already
 # answers is left alone. One line of output per service says what was done; a failure prints one
@@ -148,14 +149,26 @@ redis_up() {
 
 # --- Chromium -------------------------------------------------------------------------------
 
+# The staff pages are Japanese: without a CJK font chromium draws empty boxes, and the browser
+# tests' accessibility checks (axe-core) measure the contrast of glyphs that are not there.
+cjk_font_present() {
+  { command -v fc-list >/dev/null 2>&1 && fc-list :lang=ja 2>/dev/null | grep -q .; } \
+    || dpkg -s fonts-noto-cjk >/dev/null 2>&1
+}
+
 chromium_up() {
+  local fonts=""
+  if ! cjk_font_present; then
+    apt_install fonts-noto-cjk
+    fonts=", fonts-noto-cjk installed"
+  fi
   if command -v chromium >/dev/null 2>&1; then
-    say "chromium already installed ($(chromium --version 2>/dev/null | head -n 1))"
+    say "chromium already installed ($(chromium --version 2>/dev/null | head -n 1))$fonts"
     return
   fi
   apt_install chromium
   command -v chromium >/dev/null 2>&1 || die "chromium is not on PATH after installing it"
-  say "chromium: installed from Debian's packages ($(chromium --version 2>/dev/null | head -n 1))"
+  say "chromium: installed from Debian's packages ($(chromium --version 2>/dev/null | head -n 1))$fonts"
 }
 
 [ "$#" -gt 0 ] || set -- postgres redis

@@ -19,10 +19,12 @@ hypothesis_settings.register_profile("yaritori", deadline=None)
 hypothesis_settings.load_profile("yaritori")
 
 # The world fixture and the factories are shared by every app's tests.
-pytest_plugins = ["tests.support.world"]
+pytest_plugins = ["tests.support.world", "tests.support.capacities"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = REPO_ROOT.parent / "shared"
+# ../shared beside the checkout (CI); YARITORI_SHARED_DIR names it for a checkout elsewhere,
+# such as a git worktree.
+SHARED_DIR = Path(os.environ.get("YARITORI_SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 
 def services_required() -> bool:
@@ -91,3 +93,12 @@ def _flush_through_ledger_guards():
     BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     BaseDatabaseOperations.execute_sql_flush = original
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty shared cache (the portal's login throttle counts there,
+    in a folder under var/ that outlives a test run)."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -37,6 +37,8 @@ def test_compiled_catalogue_matches_the_source():
             singular, plural = message.id
             got = compiled.ngettext(singular, plural, 1)
             want = message.string[0]
+        elif message.context:
+            got, want = compiled.pgettext(message.context, message.id), message.string
         else:
             got, want = compiled.gettext(message.id), message.string
         if got != want:

@@ -153,9 +153,10 @@ def test_6_a_typed_my_number_never_reaches_an_error_mail(world, settings, monkey
     number = my_number_for(4242)
 
     def broken(**kwargs):
-        raise RuntimeError(f"network down while asking about {kwargs.get('my_number')}")
+        raise RuntimeError(f"records down while looking up {kwargs.get('my_number')}")
 
-    monkeypatch.setattr(staff_views, "linkage_request_send", broken)
+    # The typed number goes no further than the look-up in the organisation's own records.
+    monkeypatch.setattr(staff_views, "subject_lookup", broken)
     caught = []
 
     def receiver(sender, **kwargs):

@@ -40,8 +40,8 @@ class CodeField(serializers.Field):
         return str(value.code)
 
 
-def code_field(model: Any, *, prefix: str) -> CodeField:
-    return CodeField(model, help_text=f"{prefix} code")
+def code_field(model: Any, *, prefix: str, **kwargs: Any) -> CodeField:
+    return CodeField(model, help_text=f"{prefix} code", **kwargs)
 
 
 class OutcomeSerializer(PlannedOutputSerializer[LinkageRequest]):

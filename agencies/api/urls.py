@@ -5,6 +5,7 @@ from agencies.api import views as api
 app_name = "agencies"
 urlpatterns = [
     path("requests", api.SendRequestView.as_view(), name="request-send"),
+    path("internal-transfers", api.InternalTransferView.as_view(), name="internal-transfer"),
     path("requests/<uuid:request_id>", api.RequestDetailView.as_view(), name="request-detail"),
     path("held", api.HeldListView.as_view(), name="held-list"),
     path(

@@ -40,9 +40,19 @@ from agencies.models import (
     StaffMember,
 )
 from agencies.network.facts import PresentedOperator
-from agencies.network.reasons import OPERATOR_NOT_ACCEPTED, NotAllowed, OperatorNotFound
-from agencies.network.services import held_request_decide, linkage_request_send
+from agencies.network.reasons import (
+    OPERATOR_NOT_ACCEPTED,
+    RELEASE_REASONS,
+    NotAllowed,
+    OperatorNotFound,
+)
+from agencies.network.services import (
+    held_request_decide,
+    internal_transfer_send,
+    linkage_request_send,
+)
 from agencies.selectors import (
+    case_by_reference,
     case_of_institution,
     held_requests_of_provider,
     person_by_addressee_number,
@@ -172,6 +182,62 @@ class SendRequestView(AgencyView):
         return Response(outcome_document(outcome.request, institution), status=code)
 
 
+class InternalTransferView(AgencyView):
+    class InternalTransferInput(FlatInputSerializer):
+        request_id = serializers.UUIDField()
+        affair = code_field(Affair, prefix="JT affair (the using affair)")
+        item = code_field(InformationItem, prefix="TM item")
+        from_affair = code_field(
+            Affair,
+            prefix="JT affair (the providing affair; omit for the resident register)",
+            required=False,
+        )
+        case = serializers.CharField(required=False, allow_blank=True, max_length=40)
+        addressee_number = serializers.RegexField(r"^[0-9]{1,15}$")
+        terminal = serializers.RegexField(
+            r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$", required=False, help_text="the operator's terminal"
+        )
+
+    @extend_schema(
+        request=InternalTransferInput,
+        parameters=[OPERATOR_PARAMETER],
+        responses={200: OutcomeSerializer, 201: OutcomeSerializer, 409: OutcomeSerializer},
+        tags=["agency"],
+        summary="Use data of another affair of this institution (庁内連携)",
+        description="Inside one institution, under the organisation's ordinance (条例で定める"
+        "庁内利用): the using affair, item and providing affair must be a row in force, or the "
+        "transfer is refused (not_in_ordinance) and recorded. The data comes from the "
+        "institution's own records. Not a network request: the permitted table does not apply.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InternalTransferInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        institution = self.institution(request)
+        staff = self.staff(request)
+        case = None
+        if v.get("case"):
+            case = case_by_reference(staff=staff, reference=v["case"])
+            if case is None:
+                raise ValidationError({"case": "no such case in this institution"})
+        outcome = internal_transfer_send(
+            staff=staff,
+            request_id=v["request_id"],
+            affair=v["affair"],
+            from_affair=v.get("from_affair"),
+            item=v["item"],
+            case=case,
+            addressee_number=v["addressee_number"],
+            terminal=v.get("terminal", ""),
+        )
+        code: int = status.HTTP_201_CREATED
+        if outcome.conflict:
+            code = status.HTTP_409_CONFLICT
+        elif outcome.replayed:
+            code = status.HTTP_200_OK
+        return Response(outcome_document(outcome.request, institution), status=code)
+
+
 class RequestDetailView(AgencyView):
     @extend_schema(
         responses={200: OutcomeSerializer}, tags=["agency"], summary="Read a request's outcome"
@@ -199,8 +265,16 @@ class HeldListView(AgencyView):
 class HeldDecisionView(AgencyView):
     release: bool = True
 
+    class DecisionInput(serializers.Serializer[dict[str, Any]]):
+        decision_reason = serializers.ChoiceField(
+            choices=sorted(RELEASE_REASONS),
+            required=False,
+            help_text="releasing a request held because its subject is 不開示 needs one of "
+            "these reasons, which the release's ledger entry records",
+        )
+
     @extend_schema(
-        request=None,
+        request=DecisionInput,
         parameters=[OPERATOR_PARAMETER],
         responses={200: OutcomeSerializer},
         tags=["agency"],
@@ -208,11 +282,18 @@ class HeldDecisionView(AgencyView):
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
         institution = self.institution(request)
         staff = self.staff(request)
+        data = self.DecisionInput(data=request.data or {})
+        data.is_valid(raise_exception=True)
         held = request_asked_of(institution=institution, request_id=request_id)
         if held is None:
             raise NotFound("no such held request for this institution")
         try:
-            outcome = held_request_decide(staff=staff, request=held, release=self.release)
+            outcome = held_request_decide(
+                staff=staff,
+                request=held,
+                release=self.release,
+                decision_reason=data.validated_data.get("decision_reason", ""),
+            )
         except NotAllowed as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(outcome_document(outcome.request, institution))

@@ -23,6 +23,8 @@ CASE = text(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}", refuse_twelve_digits=True)
 OUTCOME = text(r"[a-z_]{2,24}")
 REASON = text(r"[a-z_]{2,48}")
 TERMINAL = text(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+# Why a provider released a 不開示 request (agencies.network.reasons.RELEASE_REASONS).
+DECISION_REASON = text(r"[a-z_]{2,40}")
 
 LINKAGE_REQUEST = "linkage.request"
 LINKAGE_RELEASE = "linkage.release"
@@ -59,24 +61,28 @@ register_event(
     "held, refused with a reason). A reused request id is recorded under a fresh request_id "
     "with related_request_id naming the one it tried to reuse.",
 )
-for _event, _summary in (
-    (LINKAGE_RELEASE, "the provider released a held request (related_request_id)"),
-    (LINKAGE_DECLINE, "the provider declined a held request (related_request_id)"),
-):
-    register_event(
-        _event,
-        fields={**_REQUEST_FIELDS, "actor": STAFF},
-        required=(*_REQUIRED, "nondisclosure", "actor", "related_request_id"),
-        key="request_id",
-        summary=_summary,
-    )
+register_event(
+    LINKAGE_RELEASE,
+    fields={**_REQUEST_FIELDS, "actor": STAFF, "decision_reason": DECISION_REASON},
+    required=(*_REQUIRED, "nondisclosure", "actor", "related_request_id"),
+    key="request_id",
+    summary="the provider released a held request (related_request_id); releasing a 不開示 "
+    "one names the reason chosen (decision_reason)",
+)
+register_event(
+    LINKAGE_DECLINE,
+    fields={**_REQUEST_FIELDS, "actor": STAFF},
+    required=(*_REQUIRED, "nondisclosure", "actor", "related_request_id"),
+    key="request_id",
+    summary="the provider declined a held request (related_request_id)",
+)
 register_event(
     INTERNAL_TRANSFER,
     fields=_REQUEST_FIELDS,
     required=(*_REQUIRED, "nondisclosure"),
     key="request_id",
     summary="庁内連携: data of another affair (from_affair) of the clerk's own institution used "
-    "for affair, without the network",
+    "for affair, without the network. A reused request id is recorded as for 情報照会.",
 )
 
 
@@ -99,6 +105,8 @@ def _request_fields(request: LinkageRequest) -> dict[str, object]:
         fields["reason"] = request.reason
     if request.terminal:
         fields["terminal"] = request.terminal
+    if request.batch is not None:
+        fields["batch"] = str(request.batch.batch_id)
     return fields
 
 

@@ -65,6 +65,14 @@ _SUBJECT_BY_ADDRESSEE = (
 _SUBJECT_BY_INDEX = (
     "SELECT pm.id FROM agencies_person pm WHERE pm.my_number_index = %(subject_key)s"
 )
+# A person the requester has already resolved in its own records (the staff pages' confirmation
+# step): named by id, and still only known to the gate if in those records (subject_known).
+_SUBJECT_BY_ID = "SELECT pi.id FROM agencies_person pi WHERE pi.id = %(subject_key)s"
+_SUBJECTS = {
+    "addressee_number": _SUBJECT_BY_ADDRESSEE,
+    "my_number": _SUBJECT_BY_INDEX,
+    "person": _SUBJECT_BY_ID,
+}
 # Two departments may use one reference: the operator's own department's case wins (the gate
 # refuses another department's), else the lowest id. No reference never matches: an empty
 # string is not a case's 受付番号. {staff} is the operator's id (SQLite lets no subquery in a
@@ -104,15 +112,15 @@ _CASE_FIELDS = ["id", "affair_id", "department_id", "reference", "opened_at", "c
 
 
 @cache
-def _facts_sql(presented: bool, by_my_number: bool) -> str:
+def _facts_sql(presented: bool, subject_by: str) -> str:
     """The facts statement, its staff member and case by id or by name, its subject by
-    宛名番号 or by My Number (four texts, each prepared once per connection)."""
+    宛名番号, by My Number or by id (six texts, each prepared once per connection)."""
     return _FACTS_SQL.format(
         staff=staff_by_credential_sql() if presented else "%(staff)s",
         case=_CASE_BY_REFERENCE.format(staff=staff_by_credential_sql())
         if presented
         else "%(case)s",
-        subject=_SUBJECT_BY_INDEX if by_my_number else _SUBJECT_BY_ADDRESSEE,
+        subject=_SUBJECTS[subject_by],
     )
 
 
@@ -141,6 +149,7 @@ def linkage_facts(
     item_id: int,
     addressee_number: str | None = None,
     my_number: str | None = None,
+    subject: Person | None = None,
 ) -> GateFacts:
     """Read, in one statement, what linkage_request_send decides on: whether the request id
     is taken, whether the staff member is assigned to the affair, the subject (by the
@@ -153,10 +162,19 @@ def linkage_facts(
     requester (GateFacts.staff and .case, None where there is no such active staff member,
     valid credential or case), and case is not given.
 
+    The subject may also be a person given as such (subject), resolved beforehand in the
+    requester's own records; the gate still checks that it is in them.
+
     Raises django's ValidationError for a malformed My Number (the message never repeats it).
     """
     presented = isinstance(operator, PresentedOperator)
-    key = blind_index(normalize_my_number(my_number)) if my_number else addressee_number or ""
+    key: str | int
+    if subject is not None:
+        subject_by, key = "person", subject.pk
+    elif my_number:
+        subject_by, key = "my_number", blind_index(normalize_my_number(my_number))
+    else:
+        subject_by, key = "addressee_number", addressee_number or ""
     params: dict[str, Any] = {
         "request_id": LinkageRequest._meta.get_field("request_id").get_db_prep_value(
             request_id, connection
@@ -176,14 +194,14 @@ def linkage_facts(
         )
     else:
         params.update(staff=operator.pk, case=case.pk if case is not None else None)
-    row = fetch_one(_facts_sql(presented, bool(my_number)), params)
+    row = fetch_one(_facts_sql(presented, subject_by), params)
     assert row is not None  # the anchor row is always there
     existing, assigned, person_id, public_id, protected, p_from, p_until, token = row[:8]
     has_addressee_number = row[8]
     copy_id, payload, manual, copy_protected = row[9:13]
-    subject = None
+    found_subject = None
     if person_id is not None:
-        subject = Person.from_db(
+        found_subject = Person.from_db(
             connection.alias,
             _PERSON_FIELDS,
             [
@@ -217,7 +235,7 @@ def linkage_facts(
     return GateFacts(
         existing_request_id=existing,
         staff_assigned=bool(assigned),
-        subject=subject,
+        subject=found_subject,
         subject_known=bool(token) or bool(has_addressee_number),
         token_held=bool(token),
         copy=copy,

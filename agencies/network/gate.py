@@ -14,17 +14,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
+from django.utils import timezone
+
 from agencies.models import (
     Affair,
+    Batch,
     Case,
     Consent,
     InformationItem,
     Institution,
     LinkageStatus,
+    OrdinanceRule,
     Person,
     ProvisionCopy,
     StaffMember,
 )
+from agencies.network.batches import batch_refusal_reason
 from agencies.network.facts import GateFacts
 from agencies.network.rules import consent_required, permitted_rules
 
@@ -40,6 +45,7 @@ def refusal_reason(
     item: InformationItem,
     facts: GateFacts,
     day: dt.date,
+    batch: Batch | None = None,
 ) -> str:
     """The first refusal reason that applies, or "" when the network lets the request pass."""
     if staff.institution_id != requester.pk:
@@ -47,14 +53,16 @@ def refusal_reason(
     if not facts.staff_assigned:
         return "staff_not_assigned"
     if case is not None:
-        # A case is the reason behind a query only for its own department, its own affair,
-        # and while it is open: another department's or a closed case explains nothing.
-        if case.department_id != staff.department_id:
-            return "case_other_department"
-        if case.affair_id != affair.pk:
-            return "case_affair_mismatch"
-        if not case.is_open_at(moment):
-            return "case_closed"
+        reason = _case_reason(staff=staff, case=case, affair=affair, moment=moment)
+        if reason:
+            return reason
+    if batch is not None:
+        # A batch query explains its requests as a case does (agencies.network.batches).
+        reason = batch_refusal_reason(
+            batch=batch, staff=staff, affair=affair, item=item, provider=provider
+        )
+        if reason:
+            return reason
     if provider.pk == requester.pk:
         # The network links different institutions (機関); an institution's own data reaches
         # its other affairs by 庁内連携, which is recorded as its own event type.
@@ -80,6 +88,47 @@ def refusal_reason(
             return "consent_missing"
     if not facts.token_held:
         return "token_not_issued"
+    return ""
+
+
+def _case_reason(*, staff: StaffMember, case: Case, affair: Affair, moment: dt.datetime) -> str:
+    # A case is the reason behind a query only for its own department, its own affair, and
+    # while it is open: another department's or a closed case explains nothing.
+    if case.department_id != staff.department_id:
+        return "case_other_department"
+    if case.affair_id != affair.pk:
+        return "case_affair_mismatch"
+    if not case.is_open_at(moment):
+        return "case_closed"
+    return ""
+
+
+def internal_refusal_reason(
+    *,
+    staff: StaffMember,
+    affair: Affair,
+    from_affair: Affair | None,
+    item: InformationItem,
+    case: Case | None,
+    moment: dt.datetime,
+) -> str:
+    """The first reason a 庁内連携 is refused, or "": the staff member's assignment, the case,
+    then the organisation's ordinance (条例で定める庁内利用) on the day."""
+    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
+        return "staff_not_assigned"
+    if case is not None:
+        reason = _case_reason(staff=staff, case=case, affair=affair, moment=moment)
+        if reason:
+            return reason
+    day = timezone.localdate(moment)
+    rules = OrdinanceRule.objects.filter(
+        organization_id=staff.institution.organization_id,
+        affair=affair,
+        item=item,
+        from_affair=from_affair,
+    )
+    if not any(rule.valid_on(day) for rule in rules):
+        return "not_in_ordinance"
     return ""
 
 

@@ -43,6 +43,23 @@ REASONS = {
             "Case {case} is not open (closed, or not yet opened) at the time of the request.",
         ),
         Reason(
+            "batch_other_department",
+            "指定された一括照会は照会者の担当課の一括照会ではありません。",
+            "The batch query named belongs to another department than the requesting staff "
+            "member's.",
+        ),
+        Reason(
+            "batch_affair_mismatch",
+            "指定された一括照会は事務手続「{affair}」の一括照会ではありません。",
+            "The batch query named is not a batch query of affair {affair}.",
+        ),
+        Reason(
+            "batch_route_mismatch",
+            "指定された一括照会は特定個人情報名「{item}」を情報提供者「{provider}」に照会する"
+            "一括照会ではありません。",
+            "The batch query named does not query item {item} of provider {provider}.",
+        ),
+        Reason(
             "wrong_institution",
             "照会元機関「{requester}」は職員の所属機関ではありません。",
             "Requesting institution {requester} is not the staff member's institution.",
@@ -95,6 +112,12 @@ REASONS = {
             "The provider is reviewing the request; wait for the answer.",
         ),
         Reason(
+            "not_in_ordinance",
+            "事務手続「{affair}」での特定個人情報「{item}」の庁内利用は条例で定められていません。",
+            "The organisation's ordinance does not allow affair {affair} to use item {item} "
+            "internally.",
+        ),
+        Reason(
             "manual_answer",
             "情報提供者で手動応答の対象です。回答をお待ちください。",
             "The provider answers this item by hand; the request is held.",
@@ -108,6 +131,38 @@ REASONS = {
             "declined_by_provider",
             "情報提供者により提供されませんでした。",
             "The provider declined to answer.",
+        ),
+    ]
+}
+
+
+# Why a provider may release a request held because its subject is 不開示 (a DV support
+# measure): the operator chooses one, explicitly, and the release's ledger entry records it
+# (decision_reason). Releasing such a record is the decision the measure exists to make hard.
+RELEASE_REASONS = {
+    r.code: r
+    for r in [
+        Reason(
+            "subject_own_application",
+            "照会元に確認し、支援措置を受けている本人の申請に基づく照会であることを確認した",
+            "Confirmed with the requester that the query serves the protected person's own "
+            "application",
+        ),
+        Reason(
+            "no_location_information",
+            "提供する情報に、本人の所在を推知させる情報が含まれないことを確認した",
+            "Confirmed that the answer holds nothing that reveals where the person lives",
+        ),
+        Reason(
+            "requester_handles_protection",
+            "照会元が支援措置を把握しており、回答を支援措置に沿って取り扱うことを確認した",
+            "Confirmed that the requester knows of the support measure and will handle the "
+            "answer accordingly",
+        ),
+        Reason(
+            "protection_ended",
+            "支援措置が終了していることを確認した",
+            "Confirmed that the support measure has ended",
         ),
     ]
 }

@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from agencies.models import Affair, InformationItem, Institution, LinkageRule
+from agencies.models import Affair, InformationItem, Institution, LinkageRule, OrdinanceRule
 from core.cache import ProcessCache
 
 RULES_TTL = 60.0
@@ -54,21 +54,24 @@ def consent_required(*, item: InformationItem, affair: Affair) -> bool:
 
 
 def _side_matches(
-    rule_institution_id: int | None, rule_kind: str, institution: Institution
+    rule_institution_id: int | None, rule_capacity: str, institution: Institution
 ) -> bool:
+    if institution.merged_into_id is not None:
+        return False  # a merged institution takes no new part in linkage
     if rule_institution_id is not None:
         return rule_institution_id == institution.pk
-    return rule_kind == institution.kind
+    return institution.holds(rule_capacity)
 
 
 def requester_matches(rule: LinkageRule, requester: Institution) -> bool:
-    """Whether rule's requesting side is requester (named, or of its kind)."""
-    return _side_matches(rule.requester_institution_id, rule.requester_kind, requester)
+    """Whether rule's requesting side is requester (named, or holding its capacity)."""
+    return _side_matches(rule.requester_institution_id, rule.requester_capacity, requester)
 
 
 def provider_matches(rule: LinkageRule, provider: Institution) -> bool:
-    """Whether rule's providing side is provider (named, or of its kind)."""
-    return _side_matches(rule.provider_institution_id, rule.provider_kind, provider)
+    """Whether rule's providing side is provider (named, or holding its capacity): a row of
+    the table names exactly the institutions that hold its provider capacity."""
+    return _side_matches(rule.provider_institution_id, rule.provider_capacity, provider)
 
 
 def rules_for_requester(*, requester: Institution, affair_id: int) -> list[LinkageRule]:
@@ -96,15 +99,23 @@ def permitted_rules(
 
 @dataclass(frozen=True)
 class Route:
-    """One query the permitted table allows: (affair, item, provider) for a requester."""
+    """One query the law allows a requester: (affair, item, provider) of the permitted table
+    over the network, or, for 庁内連携 (internal), (affair, item, from_affair) of the
+    organisation's ordinance, answered by the requester's own institution (from_affair None:
+    a register that is no affair, such as the 住民基本台帳)."""
 
     affair: Affair
     item: InformationItem
     provider: Institution
+    internal: bool = False
+    from_affair: Affair | None = None
 
     @property
     def key(self) -> str:
         """A stable form value naming the route by primary keys."""
+        if self.internal:
+            source = self.from_affair.pk if self.from_affair is not None else 0
+            return f"i:{self.affair.pk}:{self.item.pk}:{source}"
         return f"{self.affair.pk}:{self.item.pk}:{self.provider.pk}"
 
 
@@ -135,3 +146,28 @@ def permitted_routes(*, requester: Institution, affairs: list[Affair], day: dt.d
         if provider_matches(rule, provider)
     }
     return sorted(routes, key=lambda r: (r.affair.code, r.item.code, r.provider.code))
+
+
+def ordinance_routes(
+    *, institution: Institution, affairs: list[Affair], day: dt.date
+) -> list[Route]:
+    """Every 庁内連携 the organisation's ordinance allows institution's affairs on day: one
+    route per (using affair, item, providing affair) of a row in force, answered from the
+    institution's own records. The gate (internal_refusal_reason) stays the authority."""
+    if institution.merged_into_id is not None:
+        return []
+    by_pk = {a.pk: a for a in affairs}
+    rows = OrdinanceRule.objects.filter(
+        organization_id=institution.organization_id, affair_id__in=list(by_pk)
+    ).select_related("item", "from_affair")
+    routes = {
+        Route(
+            by_pk[row.affair_id], row.item, institution, internal=True, from_affair=row.from_affair
+        )
+        for row in rows
+        if row.valid_on(day)
+    }
+    return sorted(
+        routes,
+        key=lambda r: (r.affair.code, r.item.code, r.from_affair.code if r.from_affair else ""),
+    )

@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from agencies.models import (
     Affair,
+    Batch,
     Case,
     InformationItem,
     Institution,
     LinkageRequest,
     LinkageStatus,
+    Person,
     ProvisionCopy,
     StaffMember,
     StaffRole,
@@ -38,10 +40,15 @@ from agencies.network.events import (
     request_entry,
 )
 from agencies.network.facts import PresentedOperator, linkage_facts
-from agencies.network.gate import provider_answer, refusal_reason
+from agencies.network.gate import internal_refusal_reason, provider_answer, refusal_reason
 from agencies.network.outcomes import LinkageOutcome
-from agencies.network.reasons import OPERATOR_NOT_ACCEPTED, NotAllowed, OperatorNotFound
-from agencies.selectors import person_by_addressee_number
+from agencies.network.reasons import (
+    OPERATOR_NOT_ACCEPTED,
+    RELEASE_REASONS,
+    NotAllowed,
+    OperatorNotFound,
+)
+from agencies.selectors import own_copy, person_by_addressee_number, person_in_own_records
 from audit.ledger import PreparedEntry, entry_insert_from, entry_write
 from core.db import fetch_one, insert_returning_pk, insert_sql, insert_values, mark_inserted
 
@@ -103,6 +110,8 @@ def linkage_request_send(
     case: Case | None = None,
     addressee_number: str | None = None,
     my_number: str | None = None,
+    subject: Person | None = None,
+    batch: Batch | None = None,
     terminal: str = "",
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
@@ -115,8 +124,13 @@ def linkage_request_send(
     and the institution is the requester. A case must be open, of the operator's department
     and of the request's affair, or the request is refused and recorded.
 
-    The subject is named by the requester's 宛名番号, or by My Number through the blind
-    index. Every outcome (provided, no data, held, refused with a reason) is recorded in the
+    The subject is named by the requester's 宛名番号, by My Number through the blind index,
+    or given as a person the requester resolved in its own records beforehand (subject: the
+    gate still checks that it is in them). A batch (一括照会) explains the request as a case
+    does: it must be the operator's department's, of the request's affair and route, or the
+    request is refused and recorded; the request and its entry name it.
+
+    Every outcome (provided, no data, held, refused with a reason) is recorded in the
     same transaction as one ledger entry. The same request id sent again with the same
     parameters returns the first outcome and records nothing; with other parameters it is
     refused (request_id_reused, outcome.conflict), recorded, and not stored. Two sends of one
@@ -143,6 +157,8 @@ def linkage_request_send(
         "case": case,
         "addressee_number": addressee_number,
         "my_number": my_number,
+        "subject": subject,
+        "batch": batch,
         "terminal": terminal,
         "now": now,
     }
@@ -166,6 +182,8 @@ def _send(
     case: Case | None,
     addressee_number: str | None,
     my_number: str | None,
+    subject: Person | None,
+    batch: Batch | None,
     terminal: str,
     now: dt.datetime | None,
 ) -> LinkageOutcome | None:
@@ -180,6 +198,7 @@ def _send(
         item_id=item.pk,
         addressee_number=addressee_number,
         my_number=my_number,
+        subject=subject,
     )
     if isinstance(staff, PresentedOperator):
         if facts.staff is None:
@@ -189,7 +208,7 @@ def _send(
         staff, case = facts.staff, facts.case
     moment = now or timezone.now()
     day = timezone.localdate(moment)
-    subject = facts.subject
+    found = facts.subject
     request = LinkageRequest(
         request_id=request_id,
         kind="network",
@@ -199,7 +218,8 @@ def _send(
         affair=affair,
         item=item,
         case=case,
-        subject=subject,
+        batch=batch,
+        subject=found,
         terminal=terminal,
         requested_at=moment,
     )
@@ -215,6 +235,7 @@ def _send(
             provider=provider,
             requester=requester,
             case=case,
+            batch=batch,
         ):
             return LinkageOutcome(existing, replayed=True)
         reason = "request_id_reused"
@@ -229,14 +250,15 @@ def _send(
             item=item,
             facts=facts,
             day=day,
+            batch=batch,
         )
     if reason:
         request.status, request.reason = LinkageStatus.REFUSED, reason
-        request.nondisclosure = bool(subject and subject.is_protected_on(day))
+        request.nondisclosure = bool(found and found.is_protected_on(day))
         request.answered_at = moment
     else:
-        assert subject is not None  # the gate refuses an unknown subject
-        answer = provider_answer(copy=facts.copy, subject=subject, day=day)
+        assert found is not None  # the gate refuses an unknown subject
+        answer = provider_answer(copy=facts.copy, subject=found, day=day)
         request.status, request.reason = answer.status, answer.reason
         request.nondisclosure, request.payload = answer.nondisclosure, answer.payload
         if answer.status != LinkageStatus.HELD:
@@ -267,24 +289,37 @@ def internal_transfer_send(
     item: InformationItem,
     case: Case | None = None,
     addressee_number: str | None = None,
+    subject: Person | None = None,
+    terminal: str = "",
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
-    """庁内連携: use data of another affair of the staff member's own institution
+    """庁内連携: use, for affair, data of another affair of the staff member's own institution
     (from_affair; None for a register that is no affair, such as the 住民基本台帳).
 
-    It does not pass the network gate (no permitted table, no 符号) but is recorded as its own
-    event type, so that residents see it on its own tab. The staff member must still be
-    assigned to the affair the data is used for.
+    The person is named by the organisation's 宛名番号, or given as a person already resolved
+    in its own records (subject; one outside them is "not found"). The same request id sent
+    again with the same parameters returns the first outcome and records nothing; with other
+    parameters it is refused (request_id_reused, outcome.conflict) and recorded, as on the
+    network.
+
+    It does not pass the network (no permitted table, no 符号): what allows it is the
+    organisation's ordinance (条例で定める庁内利用, OrdinanceRule) in force on the day, for this
+    using affair, item and providing affair; outside it the transfer is refused
+    (not_in_ordinance). The staff member must be assigned to the using affair, and the case,
+    if one is named, must be open in their department for that affair. Inside the ordinance
+    the data comes from the institution's own records (its 副本 of the item), like a network
+    answer: provided, or not found. Every outcome is recorded as its own event type
+    (internal.transfer), which residents see on its own tab.
     """
     moment = now or timezone.now()
     institution = staff.institution
-    subject = (
-        person_by_addressee_number(
+    if subject is not None:
+        if not person_in_own_records(institution=institution, person=subject):
+            subject = None
+    elif addressee_number:
+        subject = person_by_addressee_number(
             organization_id=institution.organization_id, number=addressee_number
         )
-        if addressee_number
-        else None
-    )
     request = LinkageRequest(
         request_id=request_id,
         kind="internal",
@@ -296,15 +331,46 @@ def internal_transfer_send(
         item=item,
         case=case,
         subject=subject,
+        terminal=terminal,
         requested_at=moment,
         answered_at=moment,
     )
-    if not staff.assigned_affairs.filter(pk=affair.pk).exists():
-        request.status, request.reason = LinkageStatus.REFUSED, "staff_not_assigned"
-    elif subject is None:
-        request.status, request.reason = LinkageStatus.REFUSED, "subject_not_found"
+    # Lock the id's row, if any: two sends of one id at once give one transfer.
+    existing = LinkageRequest.objects.select_for_update().filter(request_id=request_id).first()
+    if existing is not None:
+        if (
+            existing.kind == "internal"
+            and existing.staff_id == staff.pk
+            and existing.affair_id == affair.pk
+            and existing.from_affair_id == (from_affair.pk if from_affair else None)
+            and existing.item_id == item.pk
+            and existing.case_id == (case.pk if case else None)
+            and existing.subject_id == (subject.pk if subject else None)
+        ):
+            return LinkageOutcome(existing, replayed=True)
+        # Recorded like a refusal under a fresh entry id, and not stored (the id names the
+        # first request), exactly as the network does.
+        request.status, request.reason = LinkageStatus.REFUSED, "request_id_reused"
+        record_request(
+            request,
+            INTERNAL_TRANSFER,
+            request_id=str(uuid.uuid4()),
+            related_request_id=str(request_id),
+        )
+        return LinkageOutcome(request)
+    reason = internal_refusal_reason(
+        staff=staff, affair=affair, from_affair=from_affair, item=item, case=case, moment=moment
+    )
+    if not reason and subject is None:
+        reason = "subject_not_found"
+    if reason or subject is None:
+        request.status, request.reason = LinkageStatus.REFUSED, reason
     else:
-        request.status = LinkageStatus.PROVIDED
+        copy = own_copy(institution=institution, item=item, person=subject)
+        if copy is None:
+            request.status = LinkageStatus.NOT_FOUND
+        else:
+            request.status, request.payload = LinkageStatus.PROVIDED, copy.payload
     request.save()
     record_request(request, INTERNAL_TRANSFER)
     return LinkageOutcome(request)
@@ -319,13 +385,17 @@ def held_request_decide(
     staff: StaffMember,
     request: LinkageRequest,
     release: bool,
+    decision_reason: str = "",
     now: dt.datetime | None = None,
 ) -> LinkageOutcome:
     """The provider's staff release (answer from the 副本) or decline a held request.
 
     Only provider operators (提供担当) and supervisors (所属長) of the providing institution may
     decide, and only once; a clerk who merely works there may not hand out a protected record.
-    The decision is its own ledger entry, linked to the request by related_request_id.
+    Releasing a request held because its subject is 不開示 needs a decision_reason of
+    RELEASE_REASONS, which the release's entry records; an unknown one is refused for any
+    release. The decision is its own ledger entry, linked to the request by
+    related_request_id.
     """
     # Lock the row alone (relations are read after): two provider staff deciding at once must
     # not both answer, and PostgreSQL cannot lock the nullable side of an outer join.
@@ -339,6 +409,10 @@ def held_request_decide(
         )
     if request.status != LinkageStatus.HELD:
         raise NotAllowed("この照会は保留中ではありません。 (This request is not held.)")
+    if release:
+        _check_release_reason(request, decision_reason)
+    elif decision_reason:
+        raise NotAllowed("提供しない場合に理由は選べません。 (A decline takes no reason.)")
     moment = now or timezone.now()
     request.answered_at, request.answered_by = moment, staff
     if release:
@@ -350,11 +424,23 @@ def held_request_decide(
     else:
         request.status, request.reason = LinkageStatus.DECLINED, "declined_by_provider"
     request.save(update_fields=["status", "reason", "payload", "answered_at", "answered_by"])
+    decision: dict[str, str] = {"decision_reason": decision_reason} if decision_reason else {}
     record_request(
         request,
         LINKAGE_RELEASE if release else LINKAGE_DECLINE,
         related_request_id=str(request.request_id),
         actor=staff.audit_pseudonym,
         request_id=str(uuid.uuid4()),
+        **decision,
     )
     return LinkageOutcome(request)
+
+
+def _check_release_reason(request: LinkageRequest, decision_reason: str) -> None:
+    if decision_reason and decision_reason not in RELEASE_REASONS:
+        raise NotAllowed("この理由は選択できません。 (Not a reason for a release.)")
+    if request.nondisclosure and not decision_reason:
+        raise NotAllowed(
+            "不開示の照会を提供するには、確認のうえ理由を選択してください。 "
+            "(Releasing a protected record needs a confirmation and a reason.)"
+        )

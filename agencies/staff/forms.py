@@ -3,15 +3,20 @@ check again, so a hand-made POST gets the same refusal as the API would give."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from agencies.codes import normalize_my_number
-from agencies.models import Affair, Case, Person, StaffMember
+from agencies.codes import my_number_check_digit, normalize_my_number
+from agencies.display import official_name
+from agencies.models import MAX_BATCH_SUBJECTS, Affair, BatchPurpose, Case, Person, StaffMember
+from agencies.network.reasons import RELEASE_REASONS
 from agencies.network.rules import Route
 
 if TYPE_CHECKING:
@@ -35,10 +40,17 @@ def addressee_number_field(
 REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$"
 
 
+class AffairChoiceField(forms.ModelChoiceField):
+    """An affair by its name and code, as a municipal form writes them."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}（{obj.code}）"
+
+
 class CaseApplicantForm(forms.Form):
     """Step 1 of opening a case (案件の受付): the affair, the reference and the applicant."""
 
-    affair = forms.ModelChoiceField(queryset=Affair.objects.none(), label=_("Affair"))
+    affair = AffairChoiceField(queryset=Affair.objects.none(), label=_("Affair"))
     reference = forms.RegexField(
         regex=REFERENCE,
         label=_("Reference number"),
@@ -59,7 +71,10 @@ class CaseMembersForm(CaseApplicantForm):
     """Step 2: which members of the applicant's household (世帯) the case concerns."""
 
     members = forms.TypedMultipleChoiceField(
-        coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label=_("Household")
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Household members"),
     )
 
     def __init__(self, *args: Any, household: list[Person], **kwargs: Any) -> None:
@@ -68,6 +83,13 @@ class CaseMembersForm(CaseApplicantForm):
         cast(forms.ChoiceField, self.fields["members"]).choices = [
             (p.pk, p.full_name) for p in household[1:]
         ]
+
+
+class CaseChoiceField(forms.ModelChoiceField):
+    """A case by its 受付番号 and affair, as a municipal form writes them."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.reference}（{obj.affair.name}）"
 
 
 class LinkageRequestForm(forms.Form):
@@ -79,7 +101,7 @@ class LinkageRequestForm(forms.Form):
 
     request_id = forms.UUIDField(widget=forms.HiddenInput)
     route = forms.ChoiceField(label=_("Affair, item and provider"))
-    case = forms.ModelChoiceField(
+    case = CaseChoiceField(
         queryset=Case.objects.none(), required=False, label=_("Case"), empty_label=_("(no case)")
     )
     member = forms.ChoiceField(required=False, label=_("Case member"))
@@ -102,15 +124,7 @@ class LinkageRequestForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.routes = {route.key: route for route in routes}
-        grouped: dict[str, list[tuple[str, str]]] = {}
-        for route in routes:
-            grouped.setdefault(str(route.affair), []).append(
-                (route.key, f"{route.item.name} ({route.item.code}) ← {route.provider}")
-            )
-        cast(forms.ChoiceField, self.fields["route"]).choices = [
-            ("", "---------"),
-            *grouped.items(),
-        ]
+        cast(forms.ChoiceField, self.fields["route"]).choices = _route_choices(routes)
         cast(forms.ModelChoiceField, self.fields["case"]).queryset = cases
         cast(forms.ChoiceField, self.fields["member"]).choices = [("", "---------"), *members]
         if not self.is_bound:
@@ -138,3 +152,101 @@ class LinkageRequestForm(forms.Form):
             )
         data["route_obj"] = self.routes.get(data.get("route", ""))
         return data
+
+
+class NondisclosureReleaseForm(forms.Form):
+    """Releasing a 不開示 request: the reason, chosen from the list, and an explicit
+    confirmation that the answer may go to the requester."""
+
+    decision_reason = forms.ChoiceField(widget=forms.RadioSelect, label=_("Reason for the release"))
+    confirmed = forms.BooleanField(
+        required=True,
+        label=_(
+            "I have checked that releasing this record does not put the protected person at "
+            "risk, and I take the decision."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        english = (get_language() or "ja").startswith("en")
+        cast(forms.ChoiceField, self.fields["decision_reason"]).choices = [
+            (code, reason.en if english else reason.ja) for code, reason in RELEASE_REASONS.items()
+        ]
+
+
+def _route_choices(routes: list[Route]) -> list[Any]:
+    """Routes grouped by affair, for a select."""
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for route in routes:
+        grouped.setdefault(str(route.affair), []).append(
+            (route.key, f"{route.item.name}（{route.item.code}）← {route_source(route)}")
+        )
+    return [("", "---------"), *grouped.items()]
+
+
+def route_source(route: Route) -> str:
+    """Where a route's answer comes from: the provider by its official name, or, for a
+    庁内連携, the providing affair (or the register) under the ordinance."""
+    if not route.internal:
+        return official_name(route.provider)
+    source = route.from_affair.name if route.from_affair is not None else _("Resident register")
+    return _("Internal transfer (庁内連携): %(affair)s") % {"affair": source}
+
+
+def _looks_like_my_number(digits: str) -> bool:
+    return len(digits) == 12 and int(digits[11]) == my_number_check_digit(digits[:11])
+
+
+class BatchForm(forms.Form):
+    """一括照会: one route, a purpose, and the residents' 宛名番号, one per line.
+
+    Lines are checked here for their form (and named by line number only, never repeated);
+    whether each names a resident is the service's check. A list that holds what looks like
+    a My Number is not shown back: a column of My Numbers pasted by mistake must not end up in
+    the page."""
+
+    route = forms.ChoiceField(label=_("Affair, item and provider"))
+    purpose = forms.ChoiceField(choices=BatchPurpose.choices, label=_("Purpose"))
+    subjects = forms.CharField(
+        label=_("Addressee numbers, one per line"),
+        widget=forms.Textarea(attrs={"rows": 12, "autocomplete": "off", "spellcheck": "false"}),
+        max_length=MAX_BATCH_SUBJECTS * 20,
+    )
+
+    def __init__(self, *args: Any, routes: list[Route], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.routes = {route.key: route for route in routes}
+        cast(forms.ChoiceField, self.fields["route"]).choices = _route_choices(routes)
+
+    def clean_subjects(self) -> list[str]:
+        lines = unicodedata.normalize("NFKC", self.cleaned_data["subjects"]).strip().splitlines()
+        numbers = [re.sub(r"[\s-]", "", line) for line in lines]
+        my_numbers = [
+            i for i, n in enumerate(numbers, 1) if n.isdigit() and _looks_like_my_number(n)
+        ]
+        if my_numbers:
+            self.data = {**self.data, "subjects": ""}  # the list is not rendered back
+            raise ValidationError(
+                _("Lines %(lines)s look like My Numbers: a batch query takes addressee numbers.")
+                % {"lines": _lines(my_numbers)}
+            )
+        malformed = [i for i, n in enumerate(numbers, 1) if not re.fullmatch(r"[0-9]{1,15}", n)]
+        if malformed:
+            raise ValidationError(
+                _("Lines %(lines)s: an addressee number is 1 to 15 digits.")
+                % {"lines": _lines(malformed)}
+            )
+        if len(numbers) > MAX_BATCH_SUBJECTS:
+            raise ValidationError(_("At most %(max)d lines.") % {"max": MAX_BATCH_SUBJECTS})
+        return numbers
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["route_obj"] = self.routes.get(data.get("route", ""))
+        return data
+
+
+def _lines(positions: list[int]) -> str:
+    shown = "、".join(str(p) for p in positions[:10])
+    return shown + ("…" if len(positions) > 10 else "")

@@ -1,5 +1,5 @@
-"""Template filters for labels written in both languages, as the models write them:
-"提供済み (Provided)" shows as 提供済み in Japanese and Provided in English."""
+"""Messages written in both languages: the network's ({"code", "ja", "en"}), and the
+"日本語 (English)" messages of the services' errors, shown in the page's language."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import re
 
 from django import template
 from django.utils.translation import get_language
+
+from agencies.models import LinkageRequest
+from agencies.network.outcomes import LinkageOutcome
 
 register = template.Library()
 
@@ -25,15 +28,15 @@ def pick_language(label: object, language: str | None = None) -> str:
 
 
 @register.filter
-def in_language(label: object) -> str:
-    """{{ request.get_status_display|in_language }}"""
-    return pick_language(label)
-
-
-@register.filter
 def message_in_language(message: dict[str, str] | None) -> str:
     """A network message ({"code", "ja", "en"}) in the active language."""
     if not message:
         return ""
     language = get_language() or "ja"
     return message["en"] if language.startswith("en") else message["ja"]
+
+
+@register.filter
+def refusal_message(request: LinkageRequest) -> str:
+    """The network's message on a request, as its requester sees it, in the active language."""
+    return message_in_language(LinkageOutcome(request).message)

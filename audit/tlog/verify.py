@@ -6,7 +6,7 @@ makes `audit.tlog` importable)::
 
     python -m audit.tlog.verify receipt RECEIPT --vkey KEY [--leaf LEAF] [--origin ORIGIN]
                                                 [--witness WKEY ...] [--quorum N]
-    python -m audit.tlog.verify consistency OLD NEW PROOF [--vkey KEY]
+    python -m audit.tlog.verify consistency OLD NEW PROOF [--vkey KEY ...]
 
 receipt
     RECEIPT is a receipt file in the c2sp.org/tlog-proof@v1 text format (see receipt.py); a
@@ -20,7 +20,9 @@ consistency
     OLD and NEW are signed checkpoint notes of the same log; PROOF is a text file with one
     base64 hash per line (empty for equal sizes). Checks that NEW's tree extends OLD's tree
     without changing any earlier entry. With --vkey both checkpoints must also be signed by the
-    log key; without it the signatures are not checked (and the output says so).
+    log key; without it the signatures are not checked (and the output says so). Across a
+    rotation of the log's key, give --vkey twice (the old key and the new one): each checkpoint
+    must then be signed by one of them, and the output names which.
 
 KEY and WKEY are verifier key texts ("name+keyid+base64") or paths of files holding one.
 
@@ -135,12 +137,18 @@ def _run_receipt(args: argparse.Namespace) -> str:
     return line
 
 
-def _read_checkpoint(path: str, what: str, verifier: Verifier | None) -> Checkpoint:
+def _read_checkpoint(
+    path: str, what: str, verifiers: Sequence[Verifier]
+) -> tuple[Checkpoint, str | None]:
+    """The checkpoint, and the key (name+keyid) that signed it, or None when no key was given."""
     note = _read_text(path, what)
     try:
         # Without a key only the form of the note is checked; the caller is told so.
-        text = parse_note(note).text if verifier is None else open_note(note, [verifier]).text
-        return Checkpoint.parse(text)
+        if not verifiers:
+            return Checkpoint.parse(parse_note(note).text), None
+        opened = open_note(note, verifiers)
+        signer = opened.signatures[0]
+        return Checkpoint.parse(opened.text), f"{signer.name}+{signer.key_id.hex()}"
     except TlogError as exc:
         raise _Failed(f"{what} checkpoint: {exc}") from exc
 
@@ -161,9 +169,9 @@ def _read_proof(path: str) -> list[bytes]:
 
 
 def _run_consistency(args: argparse.Namespace) -> str:
-    verifier = _log_verifier(args.vkey) if args.vkey else None
-    old = _read_checkpoint(args.old, "old", verifier)
-    new = _read_checkpoint(args.new, "new", verifier)
+    verifiers = [_log_verifier(value) for value in args.vkey or []]
+    old, old_signer = _read_checkpoint(args.old, "old", verifiers)
+    new, new_signer = _read_checkpoint(args.new, "new", verifiers)
     proof = _read_proof(args.proof)
     if old.origin != new.origin:
         raise _Failed(f"the checkpoints are from different logs: {old.origin!r}, {new.origin!r}")
@@ -171,11 +179,12 @@ def _run_consistency(args: argparse.Namespace) -> str:
         verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof)
     except TlogError as exc:
         raise _Failed(str(exc)) from exc
-    signed = (
-        f"both signed by {verifier.name}+{verifier.key_id.hex()}"
-        if verifier is not None
-        else "signatures NOT checked (no --vkey)"
-    )
+    if not verifiers:
+        signed = "signatures NOT checked (no --vkey)"
+    elif old_signer == new_signer:
+        signed = f"both signed by {new_signer}"
+    else:  # across a rotation of the log's key
+        signed = f"old signed by {old_signer}, new signed by {new_signer}"
     return (
         f"OK consistency: log {new.origin} at size {new.size} extends size {old.size} "
         f"without changing it; {signed}"
@@ -204,7 +213,11 @@ def _parser() -> argparse.ArgumentParser:
     consistency.add_argument("old", help="older signed checkpoint file")
     consistency.add_argument("new", help="newer signed checkpoint file")
     consistency.add_argument("proof", help="file with base64 proof hashes, one per line")
-    consistency.add_argument("--vkey", help="log verifier key text, or a file with it")
+    consistency.add_argument(
+        "--vkey",
+        action="append",
+        help="log verifier key text, or a file with it (repeatable: old and new key)",
+    )
     consistency.set_defaults(run=_run_consistency)
     return parser
 

@@ -17,6 +17,7 @@ from audit.entries import (
     event_schema,
     leaf_bytes,
     parse_leaf,
+    read_leaf,
     register_event,
     registered_events,
     text,
@@ -72,6 +73,7 @@ def test_a_leaf_reads_back_into_the_record_it_was_written_from(entry):
     assert record.time == moment
     assert record.leaf() == leaf
     assert parse_leaf(leaf.decode("ascii")) == record
+    assert read_leaf(leaf) == record  # the display reader reads the same record
 
 
 def test_every_event_type_the_network_writes_is_registered():
@@ -134,6 +136,12 @@ def test_a_subject_must_be_a_ledger_pseudonym():
 def test_the_reader_refuses_what_leaf_bytes_would_never_write(leaf):
     with pytest.raises(EntryFieldError):
         parse_leaf(leaf)
+
+
+@pytest.mark.parametrize("leaf", [b"[]", b"not json", b'{"type":"x","v":1}', b'{"time":1}'])
+def test_the_display_reader_refuses_what_is_no_leaf_at_all(leaf):
+    with pytest.raises(EntryFieldError):
+        read_leaf(leaf)
 
 
 def test_registering_is_idempotent_and_refuses_a_change():

@@ -68,7 +68,9 @@ def test_staff_pages_run_under_the_policy(world, live_server, page):
     visit(page, f"{base}/staff/requests/new/")
     page.select_option("#id_route", f"{world.affair.pk}:{world.pension_item.pk}:{world.pension.pk}")
     page.fill("#id_addressee_number", "000000000012345")
-    page.click("text=照会する")
+    page.click("text=次へ（照会対象者の確認）")
+    page.wait_for_selector("dl.subject")
+    page.click("text=この方について照会する")
     page.wait_for_selector(".payload")
     assert violations(page) == []
     page.select_option("#language-select", "en")

@@ -77,8 +77,9 @@ def raising(message):
 
 
 def test_staff_query_form(world, failure, mailoutbox, monkeypatch):
+    # The typed number goes no further than the look-up in the organisation's own records.
     monkeypatch.setattr(
-        staff_views, "linkage_request_send", raising(f"network down while asking about {NUMBER}")
+        staff_views, "subject_lookup", raising(f"records down while looking up {NUMBER}")
     )
     client = Client(raise_request_exception=False)
     client.force_login(world.clerk.user)

@@ -23,7 +23,10 @@ def test_warm_and_freeze_freezes_the_heap_and_loads_the_views(unfrozen):
     clear_url_caches()
     assert "url_patterns" not in vars(get_resolver())
     frozen = warm_and_freeze()
-    assert frozen == gc.get_freeze_count() > 10_000
+    assert frozen > 10_000
+    # Objects frozen and freed since (another thread's, a finished frame's) leave the
+    # permanent generation: the count may only have shrunk a little.
+    assert frozen - 100 < gc.get_freeze_count() <= frozen
     assert "url_patterns" in vars(get_resolver())  # URLconfs and views loaded before freezing
     # Only what is created afterwards is left for the collector to scan.
     assert sum(gc.get_count()) < frozen / 10

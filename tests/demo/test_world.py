@@ -36,6 +36,7 @@ from agencies.models import (
     Person,
     ProvisionCopy,
     StaffMember,
+    StaffRole,
 )
 from agencies.mynumber_crypto import blind_index, decrypt_my_number
 from agencies.selectors import staff_by_credential
@@ -112,7 +113,15 @@ def test_residents_households_tokens_and_copies(world: str) -> None:
     sizes = list(Household.objects.annotate(n=Count("members")).values_list("n", flat=True))
     assert max(sizes) > 1 and min(sizes) >= 1 and max(sizes) <= 6
     assert Person.objects.filter(relationship="子").exists()
-    assert AddresseeNumber.objects.count() == RESIDENTS
+    # Each resident is numbered by their municipality, and by every other organisation whose
+    # records hold them (a 符号 at one of its institutions).
+    municipal = AddresseeNumber.objects.filter(organization__kind="municipality")
+    assert municipal.count() == RESIDENTS
+    assert municipal.values("person").distinct().count() == RESIDENTS
+    for number in AddresseeNumber.objects.exclude(organization__kind="municipality")[:200]:
+        assert number.person.tokens.filter(
+            institution__organization_id=number.organization_id
+        ).exists()
     assert all(
         len(n) == 15 and n.isdigit()
         for n in AddresseeNumber.objects.values_list("number", flat=True)
@@ -156,8 +165,8 @@ def test_staff_cases_consents_and_systems(world: str, tmp_path: Path) -> None:
     for member in assigned.prefetch_related("assigned_affairs")[:40]:
         assert member.department.institution_id == member.institution_id
         for affair in member.assigned_affairs.all():
-            kinds = set(affair.rules.values_list("requester_kind", flat=True))
-            assert member.institution.kind in kinds, (member, affair)
+            capacities = set(affair.rules.values_list("requester_capacity", flat=True))
+            assert capacities & set(member.institution.capacities), (member, affair)
 
     users = get_user_model().objects
     assert users.get(username="admin").is_superuser
@@ -259,3 +268,59 @@ def test_if_empty_leaves_a_used_database_alone(tmp_path: Path) -> None:
     call_command("seed_demo", if_empty=True, no_progress=True, stdout=out)
     assert "not loaded" in out.getvalue()
     assert Organization.objects.count() == 1
+
+
+@pytest.mark.slow
+def test_every_clerk_of_the_tour_can_send_a_query_that_gets_an_answer(tmp_path: Path) -> None:
+    """From one of their open cases, each clerk of the tour has a query the network answers
+    with data: national bodies and prefectures name people by the numbers of their own
+    records, as municipalities do. (A world of make run's size: a small town has too few
+    residents in a smaller one.)"""
+    seed(tmp_path, seed=0, residents=2000)
+    import uuid
+
+    from django.utils import timezone
+
+    from agencies import selectors
+    from agencies.network.rules import permitted_routes
+    from agencies.network.services import linkage_request_send
+    from demo.logins import demo_logins
+
+    clerks = StaffMember.objects.filter(
+        user__username__in=[username for username, _ in demo_logins()], role=StaffRole.CLERK
+    ).select_related("institution__organization", "department")
+    assert clerks.count() >= 8
+    kinds = set()
+    for staff in clerks:
+        routes = permitted_routes(
+            requester=staff.institution,
+            affairs=list(staff.assigned_affairs.all()),
+            day=timezone.localdate(),
+        )
+        answered = False
+        for case in selectors.cases_of_staff(staff=staff, open_only=True)[:30]:
+            numbers = selectors.addressee_numbers_of(
+                organization_id=staff.institution.organization_id,
+                person_ids=case.case_members.values_list("person_id", flat=True),
+            )
+            for route in (r for r in routes if r.affair.pk == case.affair_id):
+                for number in numbers.values():
+                    outcome = linkage_request_send(
+                        staff=staff,
+                        request_id=uuid.uuid4(),
+                        affair=route.affair,
+                        item=route.item,
+                        provider=route.provider,
+                        case=case,
+                        addressee_number=number,
+                    )
+                    if outcome.request.status == "provided":
+                        answered = True
+                        break
+                if answered:
+                    break
+            if answered:
+                break
+        assert answered, staff
+        kinds.add(staff.institution.organization.kind)
+    assert {"municipality", "prefecture", "national", "insurer"} <= kinds

@@ -28,7 +28,11 @@ class InstitutionFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     code = factory.Sequence(lambda n: f"{n:016d}")
     kind = models.InstitutionKind.MUNICIPALITY_HEAD
-    name = "市長部局"
+    name = "市長"
+    # The capacity of the same name as its kind, where there is one (市町村長, 教育委員会 …).
+    capacities = factory.LazyAttribute(
+        lambda o: [o.kind] if o.kind in models.Capacity.values else []
+    )
 
 
 class DepartmentFactory(factory.django.DjangoModelFactory):
@@ -163,3 +167,12 @@ def request_body(**overrides):
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def withdraw_token(institution, person):
+    """Delete person's 符号 at institution, with the 副本 it keys there (as if none had
+    been issued)."""
+    models.ProvisionCopy.objects.filter(
+        token__institution=institution, token__person=person
+    ).delete()
+    person.tokens.filter(institution=institution).delete()

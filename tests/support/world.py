@@ -8,9 +8,11 @@ from django.db import connection
 
 from agencies.models import (
     AddresseeNumber,
+    Capacity,
     InstitutionKind,
     LegalBasis,
     LinkageRule,
+    OrdinanceRule,
     ProvisionCopy,
     StaffRole,
 )
@@ -62,23 +64,23 @@ def world(db):
     pension_item = ItemFactory(code="TM00000000000002", name="年金給付関係情報")
     resident_item = ItemFactory(code="TM00000000000004", name="住民票関係情報")
     day0 = dt.date(2017, 11, 13)
-    for affair_, provider_kind, item in [
-        (affair, InstitutionKind.PENSION_SERVICE, pension_item),
-        (affair, InstitutionKind.BOARD_OF_EDUCATION, resident_item),
-        (school, InstitutionKind.MUNICIPALITY_HEAD, tax),
-        (unnotified, InstitutionKind.PENSION_SERVICE, pension_item),
+    for affair_, provider_capacity, item in [
+        (affair, Capacity.PENSION_SERVICE, pension_item),
+        (affair, Capacity.BOARD_OF_EDUCATION, resident_item),
+        (school, Capacity.MUNICIPALITY_HEAD, tax),
+        (unnotified, Capacity.PENSION_SERVICE, pension_item),
     ]:
         LinkageRule.objects.create(
-            requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
+            requester_capacity=Capacity.MUNICIPALITY_HEAD,
             affair=affair_,
-            provider_kind=provider_kind,
+            provider_capacity=provider_capacity,
             item=item,
             valid_from=day0,
         )
     LinkageRule.objects.create(
-        requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
+        requester_capacity=Capacity.MUNICIPALITY_HEAD,
         affair=affair,
-        provider_kind=InstitutionKind.PENSION_SERVICE,
+        provider_capacity=Capacity.PENSION_SERVICE,
         item=tax,
         valid_from=day0,
         valid_to=dt.date(2019, 9, 30),
@@ -99,6 +101,22 @@ def world(db):
         token=person.tokens.get(institution=board),
         payload={"世帯員数": 3},
         manual_answer=True,
+    )
+    # The mayor's own register (住民票関係情報), and the city's ordinance that lets school aid
+    # use it, as it comes from the 児童手当 affair, inside the mayor's institution (庁内連携).
+    ProvisionCopy.objects.create(
+        institution=mayor,
+        item=resident_item,
+        token=person.tokens.get(institution=mayor),
+        payload={"世帯員数": 3, "続柄": "世帯主"},
+    )
+    ordinance = OrdinanceRule.objects.create(
+        organization=city,
+        affair=school,
+        item=resident_item,
+        from_affair=affair,
+        ordinance="札幌市番号条例 第4条第2項",
+        valid_from=day0,
     )
     clerk = StaffFactory(
         department=DepartmentFactory(institution=mayor), affairs=[affair, school, unnotified]

@@ -1,4 +1,5 @@
-"""manage.py bench append|verify|proof|linkage|scan: the benchmarks, in a scratch database."""
+"""manage.py bench append|verify|proof|linkage|portal|scan|detect-delay: the benchmarks, in a
+scratch database."""
 
 from __future__ import annotations
 
@@ -16,14 +17,21 @@ class Command(BaseCommand):
         "--keep). append: N entries by --writers processes with the sequencer running, against "
         "a plain INSERT of the same rows, and the integration delay. proof: inclusion and "
         "consistency proof times and database reads at --sizes. verify: audit_verify's rate "
-        "over --size entries. scan: the detection scanner over --entries request entries of a demo "
-        "world of --residents with --cases cases, against a plain read of the same entries. "
-        "Figures are for docs/benchmarks.md; never a test."
+        "over --size entries. portal: the resident's list, record page and a new request's "
+        "delay, for a resident with --records entries in a log of --size. scan: the detection "
+        "scanner over --entries request entries of a demo world of --residents with --cases "
+        "cases, against a plain read of the same entries. detect-delay: entry-to-alert delay "
+        "with the sequencer and a worker running. Figures are for docs/benchmarks.md; never a "
+        "test."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "target", choices=["append", "verify", "proof", "linkage", "scan", "detect-delay"]
+            "target",
+            choices=["append", "verify", "proof", "linkage", "portal", "scan", "detect-delay"],
+        )
+        parser.add_argument(
+            "--records", type=int, default=1000, help="portal: the resident's records in the log"
         )
         parser.add_argument("--seconds", type=float, default=15.0, help="linkage: per phase")
         parser.add_argument("--clients", type=int, default=16, help="linkage: requests in flight")
@@ -143,6 +151,15 @@ class Command(BaseCommand):
                     rate=options["rate"],
                     say=say,
                     runs=options["runs"],
+                )
+            elif target == "portal":
+                from bench.portal import bench_portal
+
+                bench_portal(
+                    size=options["size"],
+                    records=options["records"],
+                    samples=options["samples"],
+                    say=say,
                 )
             elif target == "proof":
                 for size in sizes:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from demo.cards import demo_cards
 from demo.logins import DEMO_PASSWORD, demo_logins
 
 
@@ -21,6 +22,10 @@ def banner(port: int) -> str:
         f"Demo logins (password for all: {DEMO_PASSWORD}):",
     ]
     lines += [f"  {username:<22} {what}" for username, what in demo_logins()]
+    cards = demo_cards()
+    if cards:
+        lines.append(f"Resident cards (log in at http://127.0.0.1:{port}/portal/login/):")
+        lines += [f"  {c.serial}  PIN {c.pin}  {c.what}" for c in cards]
     lines.append("Mail is written to var/mail/; demo API keys are in var/demo_api_keys.txt.")
     return "\n".join(lines)
 

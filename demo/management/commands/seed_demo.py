@@ -15,6 +15,7 @@ from django.utils import timezone
 from agencies.models import Organization
 from audit.ledger import ledger_integrate
 from demo import world as demo
+from demo.cards import demo_cards_issue
 from demo.logins import DEMO_PASSWORD, write_api_keys
 from demo.officers import privacy_officers_create
 from demo.traffic import traffic_generate
@@ -78,6 +79,13 @@ class Command(BaseCommand):
         # With --if-empty (make run) traffic comes only with a new world, never twice.
         if options["traffic"] and (loaded or not options["if_empty"]):
             self._traffic(options)
+        if loaded or not options["if_empty"]:
+            issued = demo_cards_issue()
+            if issued:
+                # Card and proxy entries join the tree now, like the traffic's.
+                while ledger_integrate(max_batch=20_000).integrated:
+                    pass
+                self.stdout.write(f"resident cards: {issued} issued at the counter (demo PINs)")
 
     def _traffic(self, options: dict[str, Any]) -> None:
         labels: Path = options["labels"] or Path(settings.VAR_DIR) / "labels.jsonl"

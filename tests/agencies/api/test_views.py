@@ -1,10 +1,13 @@
 """The agency API: each system authenticates with its own key and acts only for its institution."""
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
 from agencies.api.auth import API_KEY_TTL
 from agencies.models import Case, LinkageRequest
+from audit.models import LedgerIntake
 from tests.support.factories import AffairFactory, my_number_for, send_request
 from tests.support.factories import request_body as body
 
@@ -247,3 +250,27 @@ def test_outcome_representation_equals_the_declared_fields(world):
             if not nondisclosure_visible_to(request, viewer.pk if viewer else None):
                 del generic["nondisclosure"]
             assert serializer.data == generic
+
+
+def test_a_protected_record_is_released_over_the_api_only_with_a_listed_reason(world, api):
+    world.person.disclosure_protected = True
+    world.person.protection_reason = "DV等支援措置"
+    world.person.save()
+    sent = (
+        api["mayor"]
+        .post(
+            "/api/agency/requests",
+            body(item="TM00000000000004", provider="0110020000000002"),
+            format="json",
+        )
+        .json()
+    )
+    url = f"/api/agency/held/{sent['request_id']}/release"
+    assert api["board"].post(url, format="json").status_code == 409
+    wrong = api["board"].post(url, {"decision_reason": "because"}, format="json")
+    assert wrong.status_code == 400
+    released = api["board"].post(url, {"decision_reason": "protection_ended"}, format="json")
+    assert released.status_code == 200
+    assert released.json()["status"] == "released"
+    leaf = json.loads(LedgerIntake.objects.order_by("id").last().leaf)
+    assert (leaf["type"], leaf["decision_reason"]) == ("linkage.release", "protection_ended")

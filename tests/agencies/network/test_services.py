@@ -11,9 +11,9 @@ import time_machine
 from django.db import DatabaseError, connection, transaction
 
 from agencies.models import (
+    Capacity,
     Case,
     Consent,
-    InstitutionKind,
     LinkageRequest,
     LinkageRule,
     LinkageStatus,
@@ -32,6 +32,7 @@ from tests.support.factories import (
     my_number_for,
     send_request,
     transfer_internally,
+    withdraw_token,
 )
 
 NOW = dt.datetime(2026, 6, 10, 1, 30, tzinfo=dt.UTC)  # a Wednesday, 10:30 in Tokyo
@@ -85,9 +86,9 @@ def test_subject_by_my_number_through_the_blind_index(world):
 def test_each_refusal_has_its_reason_and_is_recorded(world, overrides, code):
     world.unassigned = AffairFactory()
     LinkageRule.objects.create(
-        requester_kind=InstitutionKind.MUNICIPALITY_HEAD,
+        requester_capacity=Capacity.MUNICIPALITY_HEAD,
         affair=world.unassigned,
-        provider_kind=InstitutionKind.PENSION_SERVICE,
+        provider_capacity=Capacity.PENSION_SERVICE,
         item=world.pension_item,
         valid_from=dt.date(2017, 11, 13),
     )
@@ -154,7 +155,7 @@ def test_the_requesters_own_institution_is_not_asked_over_the_network(world):
 
 
 def test_no_token_at_the_requester(world):
-    world.person.tokens.filter(institution=world.mayor).delete()
+    withdraw_token(world.mayor, world.person)
     outcome = send(world)
     assert outcome.request.reason == "token_not_issued"
     assert outcome.message["ja"] == "符号が未取得です。"
@@ -420,3 +421,53 @@ def test_concurrent_sends_of_one_new_request_id_store_one_request(world):
     assert {o.request.pk for o in outcomes} == {stored.pk}
     assert sorted(o.replayed for o in outcomes) == [False] + [True] * 7
     assert LedgerIntake.objects.count() == 1
+
+
+def protected_hold(w):
+    w.person.disclosure_protected = True
+    w.person.protection_reason = "DV等支援措置"
+    w.person.save()
+    outcome = send(w, item=w.resident_item, provider=w.board)
+    assert outcome.request.status == LinkageStatus.HELD and outcome.request.nondisclosure
+    return outcome.request
+
+
+def test_releasing_a_protected_record_needs_a_listed_reason_which_its_entry_records(world):
+    request = protected_hold(world)
+    for reason in ("", "because_i_said_so"):
+        with pytest.raises(NotAllowed):
+            held_request_decide(
+                staff=world.board_clerk, request=request, release=True, decision_reason=reason
+            )
+    request.refresh_from_db()
+    assert request.status == LinkageStatus.HELD
+    assert [leaf["type"] for leaf in ledger_leaves()] == ["linkage.request"]
+    held_request_decide(
+        staff=world.board_clerk,
+        request=request,
+        release=True,
+        decision_reason="subject_own_application",
+    )
+    release = ledger_leaves()[-1]
+    assert (release["type"], release["decision_reason"]) == (
+        "linkage.release",
+        "subject_own_application",
+    )
+    from audit.entries import parse_leaf
+
+    leaf = LedgerIntake.objects.order_by("id").last().leaf
+    assert parse_leaf(leaf).fields["decision_reason"] == "subject_own_application"
+
+
+def test_declining_needs_no_reason_and_takes_none(world):
+    request = protected_hold(world)
+    with pytest.raises(NotAllowed):
+        held_request_decide(
+            staff=world.board_clerk,
+            request=request,
+            release=False,
+            decision_reason="subject_own_application",
+        )
+    held_request_decide(staff=world.board_clerk, request=request, release=False)
+    decline = ledger_leaves()[-1]
+    assert decline["type"] == "linkage.decline" and "decision_reason" not in decline

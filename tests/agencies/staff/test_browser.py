@@ -36,7 +36,9 @@ def test_staff_member_sends_a_query_and_reads_the_answer(world, live_server, pag
     route = f"{world.affair.pk}:{world.pension_item.pk}:{world.pension.pk}"
     page.select_option("#id_route", route)
     page.fill("#id_addressee_number", "000000000012345")
-    page.click("text=照会する")
+    page.click("text=次へ（照会対象者の確認）")
+    page.wait_for_selector("dl.subject")
+    page.click("text=この方について照会する")
     page.wait_for_selector(".payload")
     assert "老齢基礎年金" in page.inner_text(".payload")
     assert page.inner_text("h1 .status") == "提供済み"
@@ -47,3 +49,88 @@ def test_staff_member_sends_a_query_and_reads_the_answer(world, live_server, pag
     page.click("text=切替")
     page.wait_for_selector("text=Answer")
     assert page.inner_text("h1 .status") == "Provided"
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{page.url}: {v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(node["target"][0] for node in v["nodes"][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def log_in(page, base, staff):
+    staff.user.set_password(PASSWORD)
+    staff.user.save()
+    page.goto(f"{base}/staff/login/")
+    page.fill("#id_username", staff.user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(f"{base}/staff/")
+
+
+def test_staff_pages_have_no_serious_accessibility_violations(world, live_server, page):
+    """axe-core on every staff page a clerk and a provider operator use: no serious or
+    critical violation (labels, contrast, names of controls, language of the page)."""
+    from agencies.batches import batch_open, batch_send
+    from agencies.services import case_open
+    from tests.support.factories import my_number_for, send_request
+
+    base = live_server.url
+    case = case_open(
+        staff=world.clerk,
+        affair=world.affair,
+        reference="R8-A11Y",
+        applicant=world.person,
+        members=[],
+    )
+    batch = batch_open(
+        staff=world.clerk,
+        affair=world.affair,
+        item=world.pension_item,
+        provider=world.pension,
+        purpose="status_check",
+        addressee_numbers=["000000000012345"],
+    )
+    batch_send(batch_id=batch.pk)
+    world.person.disclosure_protected, world.person.protection_reason = True, "DV等支援措置"
+    world.person.save()
+    held = send_request(world, item=world.resident_item, provider=world.board).request
+    found = []
+    page.goto(f"{base}/staff/login/")
+    found += serious_violations(page)
+    log_in(page, base, world.clerk)
+    for path in [
+        "/staff/",
+        "/staff/cases/new/",
+        f"/staff/cases/{case.pk}/",
+        "/staff/requests/",
+        f"/staff/requests/{held.request_id}/",
+        "/staff/batches/",
+        "/staff/batches/new/",
+        f"/staff/batches/{batch.pk}/",
+        "/staff/requests/new/",
+    ]:
+        page.goto(base + path)
+        found += serious_violations(page)
+    # The confirmation page, and the result.
+    page.select_option("#id_route", f"{world.affair.pk}:{world.pension_item.pk}:{world.pension.pk}")
+    page.fill("#id_my_number", my_number_for(1))
+    page.click("text=次へ（照会対象者の確認）")
+    page.wait_for_selector("dl.subject")
+    found += serious_violations(page)
+    page.click("text=この方について照会する")
+    page.wait_for_selector("h1 .status")
+    found += serious_violations(page)
+    # The provider operator's side: the held queue and a 不開示 release.
+    page.context.clear_cookies()
+    log_in(page, base, world.board_clerk)
+    for path in ["/staff/held/", f"/staff/held/{held.request_id}/release/confirm/"]:
+        page.goto(base + path)
+        found += serious_violations(page)
+    assert found == []

@@ -46,6 +46,25 @@ def client_for(staff, language="ja"):
     return client
 
 
+CONFIRMATION = re.compile(r'name="confirmation" value="([^"]+)"')
+
+
+def confirm(client, data):
+    """Fill in the query form: the page that comes back shows who will be queried and holds
+    the signed confirmation. Returns that page and its token."""
+    page = client.post("/staff/requests/new/", data)
+    assert page.status_code == 200, page.content.decode()[:3000]
+    found = CONFIRMATION.search(page.content.decode())
+    assert found is not None
+    return page, found[1]
+
+
+def send_via_form(client, data, **extra):
+    """Fill in the query form, then send the query from its confirmation page."""
+    _, token = confirm(client, data)
+    return client.post("/staff/requests/send/", {"confirmation": token}, **extra)
+
+
 def offered_routes(html):
     return set(re.findall(r'<option value="(\d+:\d+:\d+)"', html))
 
@@ -102,51 +121,48 @@ def test_query_form_offers_only_permitted_routes_for_assigned_affairs(world):
 def test_query_form_sends_through_the_network_and_shows_the_answer(world):
     client = client_for(world.clerk)
     request_id = uuid.uuid4()
-    response = client.post(
-        "/staff/requests/new/",
-        {
-            "request_id": str(request_id),
-            "route": route(world, world.affair, world.pension_item, world.pension),
-            "addressee_number": ADDRESSEE,
-        },
-    )
+    form = {
+        "request_id": str(request_id),
+        "route": route(world, world.affair, world.pension_item, world.pension),
+        "addressee_number": ADDRESSEE,
+    }
+    _, token = confirm(client, form)
+    response = client.post("/staff/requests/send/", {"confirmation": token})
     assert response["Location"] == f"/staff/requests/{request_id}/"
     sent = LinkageRequest.objects.get(request_id=request_id)
     assert sent.status == LinkageStatus.PROVIDED
     assert sent.terminal.startswith("WEB-")
-    assert LedgerIntake.objects.count() == 1
+    # The look at the person on the confirmation page, then the request.
+    assert list(LedgerIntake.objects.values_list("event_type", flat=True).order_by("id")) == [
+        "person.lookup",
+        "linkage.request",
+    ]
     page = client.get(response["Location"]).content.decode()
     assert "老齢基礎年金" in page
     assert "提供済み" in page
-    # Sending the same form twice (a double click) gives the first outcome and no new entry.
-    again = client.post(
-        "/staff/requests/new/",
-        {
-            "request_id": str(request_id),
-            "route": route(world, world.affair, world.pension_item, world.pension),
-            "addressee_number": ADDRESSEE,
-        },
-    )
+    # Sending the confirmation twice (a double click) gives the first outcome, no new entry.
+    again = client.post("/staff/requests/send/", {"confirmation": token})
     assert again["Location"] == response["Location"]
-    assert LedgerIntake.objects.count() == 1
+    assert LedgerIntake.objects.count() == 2
 
 
 def test_a_reused_request_id_is_shown_as_the_networks_refusal(world):
     first = send_request(world)
     client = client_for(world.clerk)
-    response = client.post(
-        "/staff/requests/new/",
+    response = send_via_form(
+        client,
         {
             "request_id": str(first.request.request_id),
             "route": route(world, world.affair, world.resident_item, world.board),
             "addressee_number": ADDRESSEE,
         },
+        follow=True,
     )
-    assert response.status_code == 400
+    assert response.redirect_chain[-1][0] == "/staff/requests/new/"
     page = response.content.decode()
     assert f"照会番号「{first.request.request_id}」は別の照会で使用済みです。" in page
-    # The refusal is recorded; sending the form again is a new request under a new id.
-    assert LedgerIntake.objects.count() == 2
+    # The refusal is recorded (after the look-up); the form again is a new request id.
+    assert LedgerIntake.objects.count() == 3
     assert f'value="{first.request.request_id}"' not in page
 
 
@@ -181,15 +197,14 @@ def test_my_number_is_never_rendered_back(world):
     assert bad.status_code == 400
     assert "not a valid My Number" in bad.content.decode()
     assert number[:-1] not in bad.content.decode()
-    good = client.post(
-        "/staff/requests/new/",
-        {
-            "request_id": str(uuid.uuid4()),
-            "route": route(world, world.affair, world.pension_item, world.pension),
-            "my_number": number,
-        },
-        follow=True,
-    )
+    form = {
+        "request_id": str(uuid.uuid4()),
+        "route": route(world, world.affair, world.pension_item, world.pension),
+        "my_number": number,
+    }
+    confirmation, _ = confirm(client, form)
+    assert number not in confirmation.content.decode()
+    good = send_via_form(client, form, follow=True)
     assert LinkageRequest.objects.get().subject == world.person
     assert number not in good.content.decode()
     assert number not in good.redirect_chain[0][0]
@@ -241,8 +256,8 @@ def test_open_a_case_with_the_household_then_query_a_member(world):
         route(world, world.affair, world.resident_item, world.board),
     }
     assert 'value="7" selected' in form
-    client.post(
-        "/staff/requests/new/",
+    send_via_form(
+        client,
         {
             "request_id": str(uuid.uuid4()),
             "case": case.pk,
@@ -357,7 +372,7 @@ def test_an_internal_transfer_is_shown_as_such_with_its_providing_affair(world):
         for r in re.findall(r"<tr>.*?</tr>", client.get("/staff/").content.decode(), re.S)
         if str(outcome.request.request_id) in r
     )
-    assert f"庁内連携: {world.school.name}" in row
+    assert f"庁内連携：{world.school.name}" in row
     assert str(world.mayor) not in row
     detail = client.get(f"/staff/requests/{outcome.request.request_id}/").content.decode()
     assert "移転元の事務" in detail
