@@ -241,6 +241,13 @@ def parse_leaf(leaf: bytes | str) -> LedgerRecord:
     Raises EntryFieldError when the leaf is not canonical JSON of a registered event type with
     well-formed fields: exactly the leaves leaf_bytes writes, so that for every leaf it accepts,
     parse_leaf(leaf).leaf() == leaf.
+
+    Detection reads every entry through here, so it does leaf_bytes' checks without building
+    the leaf again: the fields are checked against the schema (check_fields), and the document
+    re-encoded as it was read must be the leaf itself. The time has passed its pattern, for
+    which fromisoformat parses exactly the instants format_time writes back unchanged, so the
+    re-encoded document equals record.leaf() whenever it equals the leaf (a test compares the
+    two on malformed leaves too).
     """
     raw = leaf.encode("utf-8") if isinstance(leaf, str) else bytes(leaf)
     try:
@@ -249,24 +256,25 @@ def parse_leaf(leaf: bytes | str) -> LedgerRecord:
         raise EntryFieldError("a leaf must be a JSON object") from None
     if not isinstance(document, dict):
         raise EntryFieldError("a leaf must be a JSON object")
-    version = document.pop("v", None)
-    event_type = document.pop("type", None)
-    time = document.pop("time", None)
-    subject = document.pop("subject", "")
+    version = document.get("v")
+    event_type = document.get("type")
+    time = document.get("time")
+    subject = document.get("subject", "")
     if type(version) is not int or version != LEAF_VERSION:
         raise EntryFieldError(f"leaf version {version!r} is not {LEAF_VERSION}")
     if not isinstance(event_type, str) or not isinstance(time, str) or not _TIME.fullmatch(time):
         raise EntryFieldError("a leaf needs its event type and its UTC time")
-    if not isinstance(subject, str):
+    if "subject" in document and (not isinstance(subject, str) or not _SUBJECT.fullmatch(subject)):
         raise EntryFieldError("field 'subject' does not have the required form")
     try:
-        moment = dt.datetime.strptime(time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(time)
     except ValueError:
         raise EntryFieldError("a leaf's time is not a real instant") from None
-    record = LedgerRecord(version, event_type, moment, subject, document)
-    if record.leaf() != raw:
+    fields = {k: v for k, v in document.items() if k not in _LEDGER_MEMBERS}
+    check_fields(event_type, fields)
+    if json.dumps(document, sort_keys=True, separators=(",", ":")).encode("ascii") != raw:
         raise EntryFieldError("the leaf is not in canonical form (RFC 8785)")
-    return record
+    return LedgerRecord(version, event_type, moment, subject, fields)
 
 
 def canonical_json_reference(document: Mapping[str, Any]) -> bytes:

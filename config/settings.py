@@ -13,6 +13,7 @@ from email.utils import getaddresses
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from config.logconfig import log_level
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "agencies",
     "audit",
     "portal",
+    "detection",
 ]
 # The demo world and the benchmarks are development tools, not the product: `make run`, the
 # tests and the benchmarks turn them on; a production deployment leaves them out, and with
@@ -256,13 +258,61 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# JSON only, both ways: a task takes ids and dates, and nothing a broker holds can be code.
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+# A task is acknowledged when it has finished, so one lost with its worker runs again (every
+# task is idempotent); one task at a time per worker process, so none waits behind a long one.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Defaults for tasks that set none: no task may hang a worker.
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+# The worker waits for a broker that is down and reconnects, for ever; a publisher (a web
+# request, the beat) gives up within about two seconds and the work is found again later
+# (the scanner's watermark, the outbox's sweep), so nothing hangs on a dead broker.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 3,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # An unacknowledged task is handed out again after this long: longer than any task's
+        # time limit, or a slow task would run twice at once.
+        "visibility_timeout": 3600,
+        "socket_timeout": 5,
+        "socket_connect_timeout": 5,
+        "retry_on_timeout": True,
+    }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# Misuse detection: how often beat starts a scan (seconds; entry-to-alert delay is about this
+# plus the sequencer's pace), and where mails link to.
+DETECTION_SCAN_INTERVAL = env.float("DETECTION_SCAN_INTERVAL", default=2.0)
+DETECTION_BASE_URL = env.str("DETECTION_BASE_URL", default="http://127.0.0.1:8000")
+DETECTION_DIGEST_HOUR = env.int("DETECTION_DIGEST_HOUR", default=8)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # The demo's own witness; a real deployment runs witnesses elsewhere (docs/deploy.md).
     "witness-cosign": {"task": "audit.witness_cosign", "schedule": 60.0},
     # Mails whose task was lost (broker down at commit, a worker died) are queued again.
     "outbox-sweep": {"task": "core.outbox_sweep", "schedule": 60.0},
+    # Scans that pile up while no worker runs expire instead of running one after another:
+    # any one of them catches up from the watermark.
+    "detection-scan": {
+        "task": "detection.scan",
+        "schedule": DETECTION_SCAN_INTERVAL,
+        "options": {"expires": max(10.0, DETECTION_SCAN_INTERVAL * 5)},
+    },
+    "detection-daily-digests": {
+        "task": "detection.daily_digests",
+        "schedule": crontab(hour=DETECTION_DIGEST_HOUR, minute=0),
+    },
     # New-record notices: at most one mail an hour per resident, batched here.
     "portal-record-notices": {"task": "portal.record_notices", "schedule": 300.0},
 }

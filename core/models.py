@@ -26,6 +26,8 @@ class OutboxMessage(models.Model):
     to = models.EmailField(_("Recipient"))
     subject = models.CharField(_("Mail subject"), max_length=200)
     body = models.TextField(_("Body"))
+    # An HTML alternative of the same text (multipart/alternative); empty for plain text only.
+    html = models.TextField(_("HTML body"), blank=True, default="")
     status = models.CharField(
         _("Status"), max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )

@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,8 +36,11 @@ _BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
 STALE_AFTER = dt.timedelta(minutes=2)
 
 
-def outbox_enqueue(*, kind: str, dedupe_key: str, to: str, subject: str, body: str) -> int:
+def outbox_enqueue(
+    *, kind: str, dedupe_key: str, to: str, subject: str, body: str, html: str = ""
+) -> int:
     """Store one mail in the caller's transaction and queue its delivery after the commit.
+    body is the plain text; html, when given, is sent beside it as the HTML alternative.
 
     Returns the row's id. The same dedupe_key stored before returns that row's id and
     queues nothing new (the first one is, or was, being delivered).
@@ -50,6 +53,7 @@ def outbox_enqueue(*, kind: str, dedupe_key: str, to: str, subject: str, body: s
             "to": to,
             "subject": subject,
             "body": body,
+            "html": html,
             "created_at": now,
             "next_attempt_at": now,
         },
@@ -88,12 +92,15 @@ def outbox_deliver(*, message_id: int) -> bool:
         if message is None:
             return False
         try:
-            EmailMessage(
+            mail = EmailMultiAlternatives(
                 subject=message.subject,
                 body=message.body,
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=[message.to],
-            ).send(fail_silently=False)
+            )
+            if message.html:
+                mail.attach_alternative(message.html, "text/html")
+            mail.send(fail_silently=False)
         except Exception as exc:
             failed = message.attempts + 1
             message.attempts = failed

@@ -1,4 +1,5 @@
-"""manage.py bench append|verify|proof|linkage|portal: the benchmarks, in a scratch database."""
+"""manage.py bench append|verify|proof|linkage|portal|scan|detect-delay: the benchmarks, in a
+scratch database."""
 
 from __future__ import annotations
 
@@ -17,12 +18,18 @@ class Command(BaseCommand):
         "a plain INSERT of the same rows, and the integration delay. proof: inclusion and "
         "consistency proof times and database reads at --sizes. verify: audit_verify's rate "
         "over --size entries. portal: the resident's list, record page and a new request's "
-        "delay, for a resident with --records entries in a log of --size. Figures are for "
-        "docs/benchmarks.md; never a test."
+        "delay, for a resident with --records entries in a log of --size. scan: the detection "
+        "scanner over --entries request entries of a demo world of --residents with --cases "
+        "cases, against a plain read of the same entries. detect-delay: entry-to-alert delay "
+        "with the sequencer and a worker running. Figures are for docs/benchmarks.md; never a "
+        "test."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["append", "verify", "proof", "linkage", "portal"])
+        parser.add_argument(
+            "target",
+            choices=["append", "verify", "proof", "linkage", "portal", "scan", "detect-delay"],
+        )
         parser.add_argument(
             "--records", type=int, default=1000, help="portal: the resident's records in the log"
         )
@@ -42,7 +49,17 @@ class Command(BaseCommand):
             "--requests", type=int, default=3000, help="linkage --wsgi: requests to send"
         )
         parser.add_argument("--writers", type=int, default=16)
-        parser.add_argument("--entries", type=int, default=20_000)
+        parser.add_argument(
+            "--entries", type=int, default=None, help="append: 20,000; scan: 1,000,000"
+        )
+        parser.add_argument("--residents", type=int, default=20_000, help="scan: demo world")
+        parser.add_argument("--cases", type=int, default=50_000, help="scan: a year of cases")
+        parser.add_argument(
+            "--batch", type=int, default=20_000, help="scan: entries per transaction"
+        )
+        parser.add_argument(
+            "--every", type=int, default=10, help="detect-delay: one request in N unexplained"
+        )
         parser.add_argument(
             "--sizes", default="10000,1000000", help="comma-separated log sizes for proof"
         )
@@ -56,9 +73,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        target = options["target"]
+        if options["entries"] is None:
+            options["entries"] = 1_000_000 if target == "scan" else 20_000
         for name in (
             "writers",
             "entries",
+            "residents",
+            "cases",
+            "batch",
+            "every",
             "size",
             "samples",
             "jobs",
@@ -87,8 +111,27 @@ class Command(BaseCommand):
 
         teardown = bench.scratch_database(keep=options["keep"])
         try:
-            target = options["target"]
-            if target == "append":
+            if target == "detect-delay":
+                from bench.delay import bench_detect_delay
+
+                bench_detect_delay(
+                    seconds=options["seconds"],
+                    rate=options["rate"],
+                    every=options["every"],
+                    say=say,
+                )
+            elif target == "scan":
+                from bench.scan import bench_scan
+
+                bench_scan(
+                    entries=options["entries"],
+                    residents=options["residents"],
+                    cases=options["cases"],
+                    batch=options["batch"],
+                    repeat=options["repeat"],
+                    say=say,
+                )
+            elif target == "append":
                 bench.bench_append(
                     writers=options["writers"],
                     entries=options["entries"],

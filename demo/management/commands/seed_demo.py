@@ -17,6 +17,7 @@ from audit.ledger import ledger_integrate
 from demo import world as demo
 from demo.cards import demo_cards_issue
 from demo.logins import DEMO_PASSWORD, write_api_keys
+from demo.officers import privacy_officers_create
 from demo.traffic import traffic_generate
 
 
@@ -124,6 +125,7 @@ class Command(BaseCommand):
         if world is None:
             self.stdout.write("demo world already present; nothing changed")
             return False
+        privacy_officers_create()  # who receives detection's mails (var/mail under make run)
         keys_path: Path = options["api_keys_file"] or Path(settings.VAR_DIR) / "demo_api_keys.txt"
         write_api_keys(keys_path, world.api_keys, world.operator_credentials)
         self._report(world, keys_path, time.monotonic() - started)
