@@ -133,11 +133,15 @@ class ProxyMandate(models.Model):
 class EnquiryStatus(models.TextChoices):
     OPEN = "open", "受付済み (Received)"
     ANSWERED = "answered", "回答済み (Answered)"
+    CLOSED = "closed", "終了 (Closed)"
 
 
 class Enquiry(models.Model):
-    """問い合わせ: a resident's question about one record, for the auditors (監査担当). The
-    dashboard answers it (a later issue); until then administrators see it in the admin."""
+    """問い合わせ: a resident's question about one record, for the auditors (監査担当).
+
+    The auditors' dashboard answers it (portal.services.enquiry_answer: status answered, the
+    resident is notified) and closes it (enquiry_close: no further answer is expected, with or
+    without one); both are ledger entries about the resident."""
 
     public_id = models.UUIDField("公開ID (Public id)", default=uuid.uuid4, unique=True)
     person = models.ForeignKey(
@@ -159,11 +163,16 @@ class Enquiry(models.Model):
     answer = models.TextField("回答 (Answer)", blank=True)
     created_at = models.DateTimeField("受付日時 (Opened at)")
     answered_at = models.DateTimeField("回答日時 (Answered at)", null=True, blank=True)
+    closed_at = models.DateTimeField("終了日時 (Closed at)", null=True, blank=True)
 
     class Meta:
         verbose_name = "問い合わせ (Enquiry)"
         verbose_name_plural = "問い合わせ (Enquiries)"
-        indexes = [models.Index(fields=["person", "created_at"])]
+        indexes = [
+            models.Index(fields=["person", "created_at"]),
+            # The auditors' queue: by status, oldest first.
+            models.Index(fields=["status", "created_at"], name="portal_enquiry_queue"),
+        ]
 
     def __str__(self) -> str:
         return f"enquiry {self.public_id} {self.status}"

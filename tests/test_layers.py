@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("config", "core", "audit", "agencies", "portal")
+PRODUCT = ("config", "core", "audit", "agencies", "portal", "dashboard")
 
 
 def _contracts() -> list[dict]:

@@ -1,0 +1,28 @@
+"""Template filters of the dashboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def duration_text(value: dt.timedelta | None) -> str:
+    """A duration as people read it: "0.4 s", "12 s", "3 min 4 s", "2 h 5 min", "3 d 4 h"."""
+    if value is None:
+        return "—"
+    seconds = max(0.0, value.total_seconds())
+    if seconds < 10:
+        return _("%(n).1f s") % {"n": seconds}
+    whole = int(seconds)
+    if whole < 60:
+        return _("%(n)d s") % {"n": whole}
+    if whole < 3600:
+        return _("%(m)d min %(s)d s") % {"m": whole // 60, "s": whole % 60}
+    if whole < 86400:
+        return _("%(h)d h %(m)d min") % {"h": whole // 3600, "m": whole % 3600 // 60}
+    return _("%(d)d d %(h)d h") % {"d": whole // 86400, "h": whole % 86400 // 3600}
