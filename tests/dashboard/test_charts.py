@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.ledger import ledger_append
 from dashboard import charts
-from dashboard.access import scope_of
+from dashboard.access import require_scope
 from dashboard.selectors import organizations_by_volume, requests_per_day, top_counts
 from tests.dashboard.conftest import integrate_and_index
 
@@ -107,25 +107,25 @@ def test_requests_per_day_by_outcome_over_each_auditors_scope(
     month, national, officer, other_officer
 ):
     today = timezone.localdate()
-    per_day = dict(requests_per_day(scope_of(national), days=30, today=today))
+    per_day = dict(requests_per_day(require_scope(national), days=30, today=today))
     assert len(per_day) == 30
     assert per_day[today] == {"provided": 3, "not_found": 1}
     assert per_day[today - dt.timedelta(days=2)] == {"refused": 1, "held": 1}
     assert per_day[today - dt.timedelta(days=1)] == {"provided": 1}
-    officer_days = dict(requests_per_day(scope_of(officer), days=30, today=today))
+    officer_days = dict(requests_per_day(require_scope(officer), days=30, today=today))
     assert officer_days[today - dt.timedelta(days=2)] == {"refused": 1}  # no 不開示 one
     assert officer_days[today - dt.timedelta(days=1)] == {}  # another city's
-    other_days = dict(requests_per_day(scope_of(other_officer), days=30, today=today))
+    other_days = dict(requests_per_day(require_scope(other_officer), days=30, today=today))
     assert sum(sum(v.values()) for v in other_days.values()) == 1
 
 
 def test_top_affairs_items_and_organisations(month, world, national, officer):
-    assert top_counts(scope_of(national), "item") == [
+    assert top_counts(require_scope(national), "item") == [
         (world.pension_item.code, 6),
         (world.resident_item.code, 1),
     ]
-    assert top_counts(scope_of(officer), "affair") == [(world.affair.code, 5)]
-    assert organizations_by_volume(scope_of(national)) == [
+    assert top_counts(require_scope(officer), "affair") == [(world.affair.code, 5)]
+    assert organizations_by_volume(require_scope(national)) == [
         (world.city.code, 6),
         (world.neighbour.organization.code, 1),
     ]

@@ -163,7 +163,7 @@ def test_the_proof_bundle_and_receipt_verify_against_the_log_key(clients, traffi
 
 def _csv(response) -> list[list[str]]:
     assert isinstance(response, StreamingHttpResponse)
-    body = b"".join(response.streaming_content)
+    body = b"".join(response.streaming_content)  # type: ignore[arg-type]
     assert body.startswith("\ufeff".encode())
     return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
 

@@ -84,7 +84,8 @@ def test_a_verification_runs_as_a_task_and_reports_its_progress(
     assert run.status == VerificationStatus.OK
     assert run.requested_by.username == "national.auditor"
     assert run.size == latest_checkpoint().size
-    assert run.duration is not None and run.checkpoints_checked >= 1
+    assert run.duration is not None
+    assert run.checkpoints_checked is not None and run.checkpoints_checked >= 1
     assert progress_of(run.pk) == (run.size, run.size)
     progress = clients.national.get(f"/audit/integrity/runs/{run.pk}/progress.json").json()
     assert progress == {

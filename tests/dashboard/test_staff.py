@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.entries import parse_leaf
 from audit.ledger import ledger_append
 from audit.models import LedgerIntake
-from dashboard.access import scope_of
+from dashboard.access import require_scope
 from dashboard.models import IdentityReveal
 from dashboard.selectors import staff_activity
 from dashboard.services import privacy_officer_appoint
@@ -65,7 +65,7 @@ def office(world):
 def test_requests_over_time_against_the_peers_of_the_department(office, national, world):
     clerk, *_ = office
     today = timezone.localdate()
-    activity = staff_activity(scope_of(national), clerk.audit_pseudonym, clerk, today=today)
+    activity = staff_activity(require_scope(national), clerk.audit_pseudonym, clerk, today=today)
     assert activity.peer_count == 2
     assert activity.own[-1] == 9 and activity.own[-2] == 5
     assert activity.peer_mean[-1] == pytest.approx(3.0)  # (2 + 4) / 2
