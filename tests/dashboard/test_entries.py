@@ -54,7 +54,7 @@ def test_a_number_or_a_request_id_opens_the_entry(clients, traffic, world):
         "記録されていますが、まだログの番号がありません。しばらくしてからもう一度どうぞ。"
     ]
     unknown = clients.national.get(f"/audit/entries/?q={uuid.uuid4()}")
-    assert [str(m) for m in unknown.context["messages"]] == ["この番号の記録はありません。"]
+    assert [str(m) for m in unknown.context["messages"]] == ["このIDの記録はありません。"]
 
 
 def test_a_case_lists_its_entries(clients, world):
