@@ -51,6 +51,15 @@ class Tick:
     y: float
 
 
+def ticks_for(ceiling: int, bottom: float, scale: float) -> list[Tick]:
+    """Evenly spaced whole-number ticks from 0 to ceiling: 5, 4, 2 or 1 steps, whichever
+    divides it (ceilings are 1, 2 or 5 times a power of ten, so one always does)."""
+    steps = next(n for n in (5, 4, 2, 1) if ceiling % n == 0)
+    return [
+        Tick(ceiling * i // steps, bottom - ceiling * i / steps * scale) for i in range(steps + 1)
+    ]
+
+
 @dataclass(frozen=True)
 class Segment:
     series: Series
@@ -107,7 +116,7 @@ def stacked_bars(
     peak = max((sum(values.values()) for _, values in categories), default=0)
     ceiling = nice_ceiling(peak)
     scale = (bottom - top) / ceiling
-    ticks = [Tick(int(ceiling * i / 4), bottom - ceiling * i / 4 * scale) for i in range(5)]
+    ticks = ticks_for(ceiling, bottom, scale)
     slot = (right - left) / max(1, len(categories))
     bar = slot * 0.72
     columns = []
@@ -261,11 +270,12 @@ def line_chart(
     label_every: int = 5,
 ) -> LineChart:
     """Lay out lines (label, values, dashed, marker) over categories."""
-    left, right, top, bottom = 48.0, width - 12.0, 40.0, height - 40.0
+    # Room on the right for the last day's label, centred on the last point.
+    left, right, top, bottom = 48.0, width - 28.0, 40.0, height - 40.0
     peak = max((max(values, default=0) for _, values, _, _ in lines), default=0)
     ceiling = nice_ceiling(peak)
     scale = (bottom - top) / ceiling
-    ticks = [Tick(int(ceiling * i / 4), bottom - ceiling * i / 4 * scale) for i in range(5)]
+    ticks = ticks_for(ceiling, bottom, scale)
     step = (right - left) / max(1, len(categories) - 1)
     labels = [
         (label, left + i * step)

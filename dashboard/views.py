@@ -351,6 +351,7 @@ def entry(request: HttpRequest, scope: AuditorScope, seq: int) -> HttpResponse:
             keys=pinned_keys(),
             fields_json=json.dumps(shown),
             purpose=purpose_or_none(purpose) or "",
+            purpose_label=ViewPurpose(purpose).label if purpose_or_none(purpose) else "",
             quorum=1,
         ),
     )

@@ -12,10 +12,12 @@ register = template.Library()
 
 @register.filter
 def duration_text(value: dt.timedelta | None) -> str:
-    """A duration as people read it: "0.4 s", "12 s", "3 min 4 s", "2 h 5 min", "3 d 4 h"."""
+    """A duration as people read it: "420 ms", "4.2 s", "12 s", "3 min 4 s", "2 h 5 min"."""
     if value is None:
         return "—"
     seconds = max(0.0, value.total_seconds())
+    if seconds < 1:
+        return _("%(n)d ms") % {"n": round(seconds * 1000)}
     if seconds < 10:
         return _("%(n).1f s") % {"n": seconds}
     whole = int(seconds)
