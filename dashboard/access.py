@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import cached_property, wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
@@ -49,7 +49,7 @@ class AuditorScope:
     national: bool
     organizations: frozenset[str]
 
-    @property
+    @cached_property
     def actor(self) -> str:
         """How the ledger names this auditor (agencies.events.actor_pseudonym)."""
         return actor_pseudonym(self.user)

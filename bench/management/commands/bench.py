@@ -1,4 +1,4 @@
-"""manage.py bench append|verify|proof|linkage|portal: the benchmarks, in a scratch database."""
+"""manage.py bench append|verify|proof|linkage|portal|dashboard, in a scratch database."""
 
 from __future__ import annotations
 
@@ -17,14 +17,21 @@ class Command(BaseCommand):
         "a plain INSERT of the same rows, and the integration delay. proof: inclusion and "
         "consistency proof times and database reads at --sizes. verify: audit_verify's rate "
         "over --size entries. portal: the resident's list, record page and a new request's "
-        "delay, for a resident with --records entries in a log of --size. Figures are for "
+        "delay, for a resident with --records entries in a log of --size. dashboard: the "
+        "auditors' entry searches (sequence number, request id, subject, case) as a national "
+        "auditor and a privacy officer, on a log of --size. Figures are for "
         "docs/benchmarks.md; never a test."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["append", "verify", "proof", "linkage", "portal"])
         parser.add_argument(
-            "--records", type=int, default=1000, help="portal: the resident's records in the log"
+            "target", choices=["append", "verify", "proof", "linkage", "portal", "dashboard"]
+        )
+        parser.add_argument(
+            "--records",
+            type=int,
+            default=1000,
+            help="portal, dashboard: the resident's records in the log",
         )
         parser.add_argument("--seconds", type=float, default=15.0, help="linkage: per phase")
         parser.add_argument("--clients", type=int, default=16, help="linkage: requests in flight")
@@ -113,6 +120,15 @@ class Command(BaseCommand):
                 from bench.portal import bench_portal
 
                 bench_portal(
+                    size=options["size"],
+                    records=options["records"],
+                    samples=options["samples"],
+                    say=say,
+                )
+            elif target == "dashboard":
+                from bench.dashboard import bench_dashboard
+
+                bench_dashboard(
                     size=options["size"],
                     records=options["records"],
                     samples=options["samples"],
