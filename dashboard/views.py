@@ -8,6 +8,7 @@ leak.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -89,6 +90,19 @@ def home(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
 # --- entries --------------------------------------------------------------------------------
 
 
+def _with_target(
+    filters: selectors.EntryFilter, target: selectors.SearchTarget
+) -> selectors.EntryFilter:
+    """The filters narrowed by what the search box named (a subject, a staff member, a case)."""
+    if target.kind == "subject":
+        return dataclasses.replace(filters, subject=target.value)
+    if target.kind == "staff":
+        return dataclasses.replace(filters, staff=target.value)
+    if target.kind == "case":
+        return dataclasses.replace(filters, case=target.value)
+    return filters
+
+
 def _cursor(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -110,7 +124,6 @@ def entries(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
     recorded)."""
     form = EntrySearchForm(request.GET or None, scope=scope)
     page = None
-    target = None
     if form.is_bound and form.is_valid():
         target = selectors.classify_search(form.cleaned_data.get("q", ""))
         purpose = form.cleaned_data.get("purpose", "")
@@ -126,12 +139,11 @@ def entries(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
                 if hit is not None
                 else _("No entry has this id."),
             )
-        filters = form.to_filter()
-        extra: dict[str, str] = {}
-        if target.kind in ("subject", "staff", "case"):
-            extra[target.kind] = target.value
-        filters = type(filters)(**{**filters.__dict__, **extra})
-        if (filters.subject or filters.staff) and not purpose:
+        filters = _with_target(form.to_filter(), target)
+        if target.kind in ("key", "") and form.cleaned_data.get("q"):
+            if target.kind == "":
+                messages.info(request, _("Nothing in this text can be searched for."))
+        elif (filters.subject or filters.staff) and not purpose:
             form.add_error("purpose", _("State the purpose: this search is recorded in the log."))
         else:
             if filters.subject:
@@ -274,10 +286,9 @@ def entries_csv(request: HttpRequest, scope: AuditorScope) -> HttpResponseBase:
         return HttpResponse(
             _("The filters are not valid."), status=400, content_type="text/plain; charset=utf-8"
         )
-    filters = form.to_filter()
-    target = selectors.classify_search(form.cleaned_data.get("q", ""))
-    if target.kind in ("subject", "staff", "case"):
-        filters = type(filters)(**{**filters.__dict__, target.kind: target.value})
+    filters = _with_target(
+        form.to_filter(), selectors.classify_search(form.cleaned_data.get("q", ""))
+    )
     try:
         services.export_record(
             user=request.user,

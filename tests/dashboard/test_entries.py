@@ -55,6 +55,9 @@ def test_a_number_or_a_request_id_opens_the_entry(clients, traffic, world):
     ]
     unknown = clients.national.get(f"/audit/entries/?q={uuid.uuid4()}")
     assert [str(m) for m in unknown.context["messages"]] == ["このIDの記録はありません。"]
+    assert unknown.context["page"] is None  # not the whole log instead
+    odd = clients.national.get("/audit/entries/", {"q": "名前で検索"})
+    assert odd.context["page"] is None and len(list(odd.context["messages"])) == 1
 
 
 def test_a_case_lists_its_entries(clients, world):
