@@ -224,3 +224,11 @@ def test_the_officer_of_two_organisations_sees_both_once(world, officer, traffic
         assert listed.count(f'data-seq="{seq}"') == 1
     assert f'data-seq="{traffic.neighbour}"' in listed  # to the pension service
     assert f'data-seq="{traffic.hidden}"' not in listed
+
+
+def test_dashboard_pages_are_not_stored_and_carry_the_strict_policy(clients, targets):
+    for path in ("/audit/", GETS[3].format(**targets), "/audit/entries.csv", "/audit/login/"):
+        response = (clients.anonymous if "login" in path else clients.national).get(path)
+        assert "no-store" in response["Cache-Control"], path
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe" not in policy, path
