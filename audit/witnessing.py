@@ -15,8 +15,10 @@ from django.db import transaction
 
 from audit.ledger import consistency_proof_between, latest_checkpoint, log_verifier
 from audit.models import Checkpoint, WitnessCosignature
+from audit.signals import witness_refused
 from audit.tlog.checkpoint import Checkpoint as CheckpointBody
 from audit.tlog.cosignature import WitnessSigner, generate_witness, parse_witness_signer_key
+from audit.tlog.errors import TlogError
 from audit.tlog.note import NoteVerifier, open_note
 from audit.tlog.witness import WitnessRefusal, WitnessState, witness_checkpoint
 
@@ -72,17 +74,36 @@ def witness_run(
         signed_note = latest.note
     verifier = verifier or log_verifier()
     timestamp = int(time.time()) if now is None else now
-    line, new_state = witness_checkpoint(
-        signed_note,
-        log_verifier=verifier,
-        signer=signer,
-        state=state,
-        consistency=consistency_proof_between,
-        timestamp=timestamp,
-    )
+    try:
+        line, new_state = witness_checkpoint(
+            signed_note,
+            log_verifier=verifier,
+            signer=signer,
+            state=state,
+            consistency=consistency_proof_between,
+            timestamp=timestamp,
+        )
+    except WitnessRefusal as refusal:
+        # Whoever runs the witness (beat, the command) sees the exception; the signal lets
+        # the auditors' side record it and raise the alarm without the ledger knowing them.
+        witness_refused.send(
+            sender=witness_run,
+            witness=signer.name,
+            size=_shown_size(signed_note),
+            reason=str(refusal),
+        )
+        raise
     stored = _store_cosignature(signed_note, line, timestamp, signer, verifier)
     _write_private(state_file, new_state.to_json())
     return WitnessOutcome(line=line, size=new_state.size, stored=stored)
+
+
+def _shown_size(signed_note: str) -> int | None:
+    """The tree size the note claims, read without checking anything (None if unreadable)."""
+    try:
+        return CheckpointBody.parse(signed_note.split("\n\n", 1)[0] + "\n").size
+    except TlogError:
+        return None
 
 
 @transaction.atomic

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "audit",
     "portal",
     "detection",
+    "dashboard",
 ]
 # The demo world and the benchmarks are development tools, not the product: `make run`, the
 # tests and the benchmarks turn them on; a production deployment leaves them out, and with
@@ -232,6 +233,17 @@ PORTAL_LOGIN_WINDOW = env.int("PORTAL_LOGIN_WINDOW", default=15 * 60)
 # Where notice mails send residents to log in.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
+# --- Auditors' dashboard ------------------------------------------------------------------------
+# Processes for the dashboard's full verification (PostgreSQL; audit_verify --jobs). 1 inside a
+# Celery prefork worker, whose processes may not start children of their own.
+DASHBOARD_VERIFY_JOBS = env.int("DASHBOARD_VERIFY_JOBS", default=1)
+# A witness whose last cosignature is older than this, while newer checkpoints exist, is shown
+# as behind (amber); a refusal is shown in red whatever its age.
+DASHBOARD_WITNESS_STALE_SECONDS = env.int("DASHBOARD_WITNESS_STALE_SECONDS", default=600)
+# The integration delay (oldest entry not yet in the chain) shown amber beyond this many
+# seconds, red beyond ten times it: the sequencer keeps it under a second.
+DASHBOARD_DELAY_WARN_SECONDS = env.float("DASHBOARD_DELAY_WARN_SECONDS", default=5.0)
+
 # --- E-mail: files in var/mail unless EMAIL_URL names a server --------------------------------
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 if env.str("EMAIL_URL", default=""):
@@ -315,6 +327,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # New-record notices: at most one mail an hour per resident, batched here.
     "portal-record-notices": {"task": "portal.record_notices", "schedule": 300.0},
+    # The auditors' search index follows the log within seconds (dashboard.indexer).
+    "dashboard-index-entries": {"task": "dashboard.index_entries", "schedule": 5.0},
 }
 
 # --- Domain keys --------------------------------------------------------------------------------

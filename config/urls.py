@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/agency/", include("agencies.api.urls")),
     path("staff/counter/", include("portal.counter_urls")),
     path("staff/", include("agencies.staff.urls")),
+    path("audit/", include("dashboard.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("portal.urls")),
 ]

@@ -15,6 +15,9 @@ from audit.selectors import AUDITORS_GROUP
 DEMO_PASSWORD = "yaritori-demo"
 """The one password of every demo login (admin, auditor and all staff). Demo only."""
 
+PRIVACY_OFFICER = "privacy.sapporo"
+"""The demo's privacy officer of Sapporo (detection.PrivacyOfficer)."""
+
 
 # (organisation slug, department code) of the staff logins worth showing in the tour.
 TOUR_LOGINS = [
@@ -39,7 +42,10 @@ def demo_logins() -> list[tuple[str, str]]:
     if users.filter(username="admin", is_superuser=True).exists():
         logins.append(("admin", "Django 管理サイトのスーパーユーザー (superuser)"))
     if users.filter(username="auditor", groups__name=AUDITORS_GROUP).exists():
-        logins.append(("auditor", f"監査担当 (group {AUDITORS_GROUP})"))
+        logins.append(("auditor", f"監査担当 (group {AUDITORS_GROUP}), /audit/"))
+    officer = users.filter(username=PRIVACY_OFFICER, privacy_officer_roles__ended_at__isnull=True)
+    if officer.exists():
+        logins.append((PRIVACY_OFFICER, "札幌市 個人情報保護担当 (privacy officer), /audit/"))
     for slug, dept_code in TOUR_LOGINS:
         staff = (
             StaffMember.objects.filter(

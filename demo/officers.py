@@ -1,9 +1,10 @@
 """The demo's recipients of detection mails and the auditors' permissions on detection: one
-privacy officer per organisation, one national auditor, and the `auditor` login allowed to
+privacy officer per organisation, and the `auditor` login (a national auditor) allowed to
 triage alerts, set the rules and keep the watchlist in the admin."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
 from agencies.models import Organization
@@ -25,22 +26,27 @@ AUDITOR_PERMISSIONS = (
 
 
 def privacy_officers_create() -> int:
-    """Give every organisation a privacy officer and the demo a national auditor (mail to
-    var/mail under `make run`); returns how many were created. Running it again adds none."""
+    """Give every organisation without one a privacy officer who receives detection's mails
+    (var/mail under `make run`): a user without a password (no login; Sapporo's officer, who
+    has one, is the world's), appointed on the ledger like any other. National auditors are
+    the auditors group, whose demo login has an address. Grants the group its detection
+    permissions. Returns how many officers were appointed; running it again appoints none."""
+    from dashboard.services import privacy_officer_appoint
+
+    users = get_user_model().objects
     created = 0
     for org in Organization.objects.order_by("code"):
-        _, new = PrivacyOfficer.objects.get_or_create(
-            organization=org,
-            email=f"privacy-{org.code}@demo.invalid",
-            defaults={"name": f"{org.name} 個人情報保護責任者"},
+        if PrivacyOfficer.objects.filter(organization=org, ended_at__isnull=True).exists():
+            continue
+        user, new = users.get_or_create(
+            username=f"privacy.{org.code}",
+            defaults={"email": f"privacy-{org.code}@demo.invalid", "last_name": org.name},
         )
-        created += new
-    _, new = PrivacyOfficer.objects.get_or_create(
-        organization=None,
-        email="auditor@ppc.demo.invalid",
-        defaults={"name": "個人情報保護委員会 監査担当"},
-    )
-    created += new
+        if new:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        privacy_officer_appoint(actor=None, user=user, organization=org)
+        created += 1
     group, _ = Group.objects.get_or_create(name=AUDITORS_GROUP)
     group.permissions.add(
         *Permission.objects.filter(

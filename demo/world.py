@@ -82,7 +82,7 @@ from agencies.tokens import derive_institution_token
 from audit.selectors import AUDITORS_GROUP
 from core.calendar import last_working_day, office_minutes, office_moment
 from core.db import insert_rows
-from demo.logins import DEMO_PASSWORD, demo_logins
+from demo.logins import DEMO_PASSWORD, PRIVACY_OFFICER, demo_logins
 from demo.payloads import Payloads
 from demo.population import (
     Ages,
@@ -826,6 +826,7 @@ class Loader:
                 email="auditor@demo.invalid",
             )
         auditor.groups.add(group)
+        self.create_privacy_officer(password)
         # Auditors read the ledger (codes and pseudonyms only) in the admin. Personal records
         # are not granted here: every auditor look at them must itself be logged (dashboard).
         group.permissions.add(
@@ -833,6 +834,26 @@ class Loader:
                 content_type__app_label="audit", codename__startswith="view_"
             )
         )
+
+    def create_privacy_officer(self, password: str) -> None:
+        """The privacy officer of Sapporo (札幌市), who audits that city's entries on the
+        dashboard and may reveal who a pseudonym of its staff is."""
+        from dashboard.services import privacy_officer_appoint
+        from detection.models import PrivacyOfficer
+
+        sapporo = self.orgs.get("011002")
+        if sapporo is None or PrivacyOfficer.objects.filter(organization=sapporo).exists():
+            return
+        officer, _ = get_user_model().objects.get_or_create(
+            username=PRIVACY_OFFICER,
+            defaults={
+                "password": password,
+                "first_name": "保護",
+                "last_name": "担当",
+                "email": "privacy.sapporo@demo.invalid",
+            },
+        )
+        privacy_officer_appoint(actor=None, user=officer, organization=sapporo)
 
     # -- cases and consents --
 

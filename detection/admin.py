@@ -23,7 +23,6 @@ from detection.models import (
     AlertEntry,
     AlertNote,
     AlertStatus,
-    PrivacyOfficer,
     RuleSetting,
     WatchlistEntry,
 )
@@ -248,9 +247,3 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
     def remove(self, request: HttpRequest, queryset: QuerySet[WatchlistEntry]) -> None:
         for entry in queryset.filter(removed_at__isnull=True):
             services.watchlist_remove(entry=entry, actor=request.user)
-
-
-@admin.register(PrivacyOfficer)
-class PrivacyOfficerAdmin(admin.ModelAdmin):
-    list_display = ["name", "organization", "email", "language", "active"]
-    list_filter = ["active", "language"]

@@ -24,7 +24,7 @@ from django.utils import translation
 from agencies.models import Organization
 from core.calendar import TOKYO
 from core.outbox import outbox_enqueue
-from detection.models import Alert, PrivacyOfficer
+from detection.models import Alert
 from detection.rules import RULES, Rule
 from detection.selectors import (
     OfficerBook,
@@ -99,7 +99,7 @@ def alert_mails_enqueue(*, alert: Alert, book: OfficerBook | None = None) -> int
         message = compose_alert(alert, language=officer.language)
         outbox_enqueue(
             kind=ALERT_MAIL,
-            dedupe_key=f"{ALERT_MAIL}:{alert.pk}:{officer.pk}",
+            dedupe_key=f"{ALERT_MAIL}:{alert.pk}:{officer.key}",
             to=officer.email,
             subject=message.subject,
             body=message.text,
@@ -175,9 +175,7 @@ def digest_send(*, day: dt.date, organization_id: int | None) -> int:
     if not alerts:
         return 0
     organization = None if organization_id is None else Organization.objects.get(pk=organization_id)
-    officers: list[PrivacyOfficer] = officers_for(
-        organization_id=organization_id, restricted=national
-    )
+    officers = officers_for(organization_id=organization_id, restricted=national)
     open_count = alerts_open_count(organization_id=organization_id, restricted=national)
     for officer in officers:
         message = compose_digest(
@@ -190,7 +188,7 @@ def digest_send(*, day: dt.date, organization_id: int | None) -> int:
         outbox_enqueue(
             kind=DIGEST_MAIL,
             dedupe_key=f"{DIGEST_MAIL}:{organization_id or 'national'}:{day.isoformat()}:"
-            f"{officer.pk}",
+            f"{officer.key}",
             to=officer.email,
             subject=message.subject,
             body=message.text,

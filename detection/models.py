@@ -231,42 +231,49 @@ class Language(models.TextChoices):
 
 
 class PrivacyOfficer(models.Model):
-    """個人情報保護責任者: who receives detection's mails for an organisation (immediate mails
-    for high-severity alerts and the daily digest). With no organisation, a national auditor
-    (国の監査担当, the privacy commission's role): the only recipients of alerts about
-    persons protected from disclosure (不開示), which no requesting organisation is told of."""
+    """個人情報保護担当: a user who audits one organisation (or a few, one row each).
 
+    The one list of privacy officers, for the two jobs it has: detection mails them the
+    high-severity alerts and the daily digest of their organisation (detection.mail, to the
+    user's e-mail address, in language), and the auditors' dashboard lets them read their
+    organisation's alerts and entries, answer enquiries about them and reveal who one of its
+    staff pseudonyms is, with a stated reason. Never told whether a subject is 不開示: those
+    alerts go to the national auditors only (the auditors group, audit.selectors).
+    Appointing and ending are ledger entries (dashboard.services.privacy_officer_appoint and
+    privacy_officer_end, the admin's only way to change this table).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="privacy_officer_roles",
+        verbose_name="ユーザー (User)",
+    )
     organization = models.ForeignKey(
         Organization,
         on_delete=models.PROTECT,
-        null=True,
-        blank=True,
         related_name="privacy_officers",
         verbose_name="団体 (Organisation)",
-        help_text="空欄は国の監査担当 (blank: a national auditor)",
     )
-    name = models.CharField("氏名 (Name)", max_length=100)
-    email = models.EmailField("メールアドレス (E-mail)")
     language = models.CharField(
         "言語 (Language)", max_length=2, choices=Language.choices, default=Language.JA
     )
-    active = models.BooleanField("有効 (Active)", default=True)
+    appointed_at = models.DateTimeField("任命日時 (Appointed at)")
+    ended_at = models.DateTimeField("終了日時 (Ended at)", null=True, blank=True)
 
     class Meta:
-        verbose_name = "個人情報保護責任者 (Privacy officer)"
-        verbose_name_plural = "個人情報保護責任者 (Privacy officers)"
+        verbose_name = "個人情報保護担当 (Privacy officer)"
+        verbose_name_plural = "個人情報保護担当 (Privacy officers)"
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "email"], name="detection_officer_unique"
+                fields=["user", "organization"],
+                condition=Q(ended_at__isnull=True),
+                name="detection_one_live_officer_role",
             )
         ]
 
     def __str__(self) -> str:
-        return self.name
-
-    @property
-    def is_national(self) -> bool:
-        return self.organization_id is None
+        return f"{self.user} @ {self.organization.code}"
 
 
 class AlertStatus(models.TextChoices):

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from agencies.models import Case, CaseMember, Consent, InformationItem, Person, StaffMember
 from audit.entries import subject_pseudonym
+from audit.selectors import AUDITORS_GROUP
 from core.db import insert_rows
 from detection.models import (
     Alert,
@@ -386,29 +387,71 @@ def watched_subjects() -> frozenset[str]:
     )
 
 
-def officers_for(*, organization_id: int | None, restricted: bool) -> list[PrivacyOfficer]:
-    """Who is told about an alert: the requesting organisation's privacy officers, or, for
-    an alert about persons protected from disclosure, the national auditors only."""
-    qs = PrivacyOfficer.objects.filter(active=True)
+@dataclass(frozen=True)
+class Recipient:
+    """Who a detection mail goes to: key names the user (for the outbox's dedupe key), email
+    is their address, language the language of their mails."""
+
+    key: str
+    email: str
+    language: str
+
+
+def _national_auditors() -> list[Recipient]:
+    from django.contrib.auth import get_user_model
+
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=AUDITORS_GROUP)
+        .exclude(email="")
+        .order_by("pk")
+        .distinct()
+    )
+    return [Recipient(key=f"u{user.pk}", email=user.email, language="ja") for user in users]
+
+
+def _officers(organization_id: int | None = None) -> list[tuple[int, Recipient]]:
+    officers = (
+        PrivacyOfficer.objects.filter(ended_at__isnull=True, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user")
+        .order_by("pk")
+    )
+    if organization_id is not None:
+        officers = officers.filter(organization_id=organization_id)
+    return [
+        (
+            officer.organization_id,
+            Recipient(
+                key=f"u{officer.user_id}", email=officer.user.email, language=officer.language
+            ),
+        )
+        for officer in officers
+    ]
+
+
+def officers_for(*, organization_id: int | None, restricted: bool) -> list[Recipient]:
+    """Who is told about an alert: the requesting organisation's privacy officers in office
+    (with an e-mail address), or, for an alert about persons protected from disclosure (and
+    for the national digest), the national auditors only: the members of the auditors group."""
     if restricted or organization_id is None:
-        return list(qs.filter(organization__isnull=True).order_by("pk"))
-    return list(qs.filter(organization_id=organization_id).order_by("pk"))
+        return _national_auditors()
+    return [recipient for _, recipient in _officers(organization_id)]
 
 
 class OfficerBook:
-    """Every active privacy officer, read once, answering officers_for without a query."""
+    """Every recipient, read once, answering officers_for without a query."""
 
     def __init__(self) -> None:
-        self._by_org: dict[int | None, list[PrivacyOfficer]] = defaultdict(list)
-        for officer in PrivacyOfficer.objects.filter(active=True).order_by("pk"):
-            self._by_org[officer.organization_id].append(officer)
+        self._national = _national_auditors()
+        self._by_org: dict[int, list[Recipient]] = defaultdict(list)
+        for organization_id, recipient in _officers():
+            self._by_org[organization_id].append(recipient)
 
-    def officers_for(
-        self, *, organization_id: int | None, restricted: bool
-    ) -> list[PrivacyOfficer]:
+    def officers_for(self, *, organization_id: int | None, restricted: bool) -> list[Recipient]:
         """As officers_for()."""
         if restricted or organization_id is None:
-            return list(self._by_org.get(None, ()))
+            return list(self._national)
         return list(self._by_org.get(organization_id, ()))
 
 

@@ -16,6 +16,8 @@ RESIDENT = text(r"SJ[A-Z2-7]{24}")
 # An intake id: digits, and never twelve of them in a row (a My Number's shape).
 RECORD = text(r"[0-9]{1,11}")
 WORD = text(r"[a-z_]{2,24}")
+# An auditor (agencies.events.actor_pseudonym): a staff pseudonym, or AU + 16 hex digits.
+AUDITOR = text(r"ST[0-9A-F]{16}|AU[0-9A-F]{16}")
 
 CARD_ISSUE = "card.issue"
 CARD_REISSUE = "card.reissue"
@@ -26,6 +28,8 @@ PROXY_ACCEPT = "proxy.accept"
 PROXY_END = "proxy.end"
 PROXY_VIEW = "proxy.view"
 ENQUIRY_OPEN = "enquiry.open"
+ENQUIRY_ANSWER = "enquiry.answer"
+ENQUIRY_CLOSE = "enquiry.close"
 
 register_event(
     CARD_ISSUE,
@@ -83,4 +87,17 @@ register_event(
     required=("enquiry", "record"),
     key="enquiry",
     summary="問い合わせ: the subject (or agent, their proxy) asked the auditors about a record",
+)
+register_event(
+    ENQUIRY_ANSWER,
+    fields={"enquiry": UUID, "record": RECORD, "actor": AUDITOR},
+    required=("enquiry", "record", "actor"),
+    summary="問い合わせへの回答: an auditor (actor) answered the subject's enquiry (the answer's "
+    "text stays out of the log)",
+)
+register_event(
+    ENQUIRY_CLOSE,
+    fields={"enquiry": UUID, "record": RECORD, "actor": AUDITOR},
+    required=("enquiry", "record", "actor"),
+    summary="問い合わせの終了: an auditor (actor) closed the subject's enquiry",
 )

@@ -12,6 +12,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from agencies.models import Person, StaffMember
 
@@ -132,11 +133,15 @@ class ProxyMandate(models.Model):
 class EnquiryStatus(models.TextChoices):
     OPEN = "open", _("Received")
     ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", pgettext_lazy("enquiry", "Closed")
 
 
 class Enquiry(models.Model):
-    """問い合わせ: a resident's question about one record, for the auditors (監査担当). The
-    dashboard answers it (a later issue); until then administrators see it in the admin."""
+    """問い合わせ: a resident's question about one record, for the auditors (監査担当).
+
+    The auditors' dashboard answers it (portal.services.enquiry_answer: status answered, the
+    resident is notified) and closes it (enquiry_close: no further answer is expected, with or
+    without one); both are ledger entries about the resident."""
 
     public_id = models.UUIDField(_("Public id"), default=uuid.uuid4, unique=True)
     person = models.ForeignKey(
@@ -158,11 +163,16 @@ class Enquiry(models.Model):
     answer = models.TextField(_("Answer"), blank=True)
     created_at = models.DateTimeField(_("Opened at"))
     answered_at = models.DateTimeField(_("Answered at"), null=True, blank=True)
+    closed_at = models.DateTimeField(pgettext_lazy("enquiry", "Closed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("Enquiry")
         verbose_name_plural = _("Enquiries")
-        indexes = [models.Index(fields=["person", "created_at"])]
+        indexes = [
+            models.Index(fields=["person", "created_at"]),
+            # The auditors' queue: by status, oldest first.
+            models.Index(fields=["status", "created_at"], name="portal_enquiry_queue"),
+        ]
 
     def __str__(self) -> str:
         return f"enquiry {self.public_id} {self.status}"

@@ -71,6 +71,8 @@ register_presenter("proxy.name", Presenter("account", _("Proxy named")))
 register_presenter("proxy.accept", Presenter("account", _("Proxy accepted")))
 register_presenter("proxy.end", Presenter("account", _("Proxy ended")))
 register_presenter("enquiry.open", Presenter("account", _("Enquiry opened")))
+register_presenter("enquiry.answer", Presenter("account", _("Enquiry answered")))
+register_presenter("enquiry.close", Presenter("account", _("Enquiry closed")))
 
 
 @dataclass

@@ -25,6 +25,7 @@ from portal import events
 from portal.models import (
     Card,
     Enquiry,
+    EnquiryStatus,
     MandateStatus,
     Notice,
     NoticeKind,
@@ -419,4 +420,82 @@ def enquiry_open(
         event_type=events.ENQUIRY_OPEN, fields=fields, subject=pseudonym(person), moment=moment
     )
     notice_add(person=person, kind=NoticeKind.ENQUIRY_OPENED, now=moment)
+    return enquiry
+
+
+MAX_ANSWER_LENGTH = 4000
+
+
+def _enquiry_locked(enquiry_id: uuid.UUID | str) -> Enquiry:
+    enquiry = (
+        Enquiry.objects.select_for_update().select_related("person").filter(public_id=enquiry_id)
+    ).first()
+    if enquiry is None:
+        raise PortalError("該当する問い合わせがありません。 (No such enquiry.)")
+    return enquiry
+
+
+@transaction.atomic
+def enquiry_answer(
+    *, enquiry_id: uuid.UUID | str, answer: str, actor: str, now: dt.datetime | None = None
+) -> Enquiry:
+    """Answer an open enquiry: the resident sees the answer on the record and under 問い合わせ,
+    and gets a notice (and a mail if registered). One answer per enquiry; a closed or already
+    answered enquiry is refused. actor is the auditor's ledger pseudonym; the caller (the
+    auditors' dashboard) has checked that they may answer it. Ledger: enquiry.answer, about
+    the resident, without the answer's text."""
+    answer = answer.strip()
+    if not answer or len(answer) > MAX_ANSWER_LENGTH:
+        raise PortalError(
+            f"回答を{MAX_ANSWER_LENGTH}字以内で入力してください。 "
+            f"(Write the answer, up to {MAX_ANSWER_LENGTH} characters.)"
+        )
+    enquiry = _enquiry_locked(enquiry_id)
+    if enquiry.status != EnquiryStatus.OPEN:
+        raise PortalError(
+            "この問い合わせは既に回答済みか終了しています。 "
+            "(This enquiry is already answered or closed.)"
+        )
+    moment = now or timezone.now()
+    enquiry.answer = answer
+    enquiry.status = EnquiryStatus.ANSWERED
+    enquiry.answered_at = moment
+    enquiry.save(update_fields=["answer", "status", "answered_at"])
+    ledger_append(
+        event_type=events.ENQUIRY_ANSWER,
+        fields={
+            "enquiry": str(enquiry.public_id),
+            "record": str(enquiry.intake_id),
+            "actor": actor,
+        },
+        subject=pseudonym(enquiry.person),
+        moment=moment,
+    )
+    notice_add(person=enquiry.person, kind=NoticeKind.ENQUIRY_ANSWERED, now=moment)
+    return enquiry
+
+
+@transaction.atomic
+def enquiry_close(
+    *, enquiry_id: uuid.UUID | str, actor: str, now: dt.datetime | None = None
+) -> Enquiry:
+    """Close an enquiry, answered or not (a duplicate, or nothing more to say): it leaves the
+    auditors' open queue and the resident sees it closed. Ledger: enquiry.close."""
+    enquiry = _enquiry_locked(enquiry_id)
+    if enquiry.status == EnquiryStatus.CLOSED:
+        raise PortalError("この問い合わせは既に終了しています。 (This enquiry is already closed.)")
+    moment = now or timezone.now()
+    enquiry.status = EnquiryStatus.CLOSED
+    enquiry.closed_at = moment
+    enquiry.save(update_fields=["status", "closed_at"])
+    ledger_append(
+        event_type=events.ENQUIRY_CLOSE,
+        fields={
+            "enquiry": str(enquiry.public_id),
+            "record": str(enquiry.intake_id),
+            "actor": actor,
+        },
+        subject=pseudonym(enquiry.person),
+        moment=moment,
+    )
     return enquiry

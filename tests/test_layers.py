@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("config", "core", "audit", "agencies", "portal", "detection")
+PRODUCT = ("config", "core", "audit", "agencies", "portal", "detection", "dashboard")
 
 
 def _contracts() -> list[dict]:

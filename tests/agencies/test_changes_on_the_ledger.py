@@ -185,7 +185,10 @@ def test_nondisclosure_is_set_and_lifted_on_a_record_itself_hidden(world):
     nondisclosure_lift(person=world.person, actor="system")
     set_, lifted = records("nondisclosure.set")[0], records("nondisclosure.lifted")[0]
     assert set_.fields["nondisclosure"] is True and lifted.fields["nondisclosure"] is True
-    assert "DV" not in set_.leaf().decode()  # the reason stays out of the log
+    # The reason stays out of the log. (Not `"DV" not in leaf`: the subject's base32 pseudonym
+    # holds the letters "DV" about one time in forty, which made this test flaky.)
+    assert "reason" not in set_.fields
+    assert set(set_.fields) == {"organization", "valid_from", "valid_to", "nondisclosure", "actor"}
     world.person.refresh_from_db()
     assert not world.person.disclosure_protected
 

@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from agencies.models import Organization
 from core.calendar import TOKYO
 from demo.management.commands.detection_report import KIND_FAMILY
 from demo.misuse import MISUSE_KINDS
@@ -62,5 +63,9 @@ def test_the_targets_hold_on_the_demo_traffic(report):
 
 
 def test_the_demo_has_privacy_officers_to_mail(report):
-    assert PrivacyOfficer.objects.filter(organization__isnull=True).exists()
-    assert PrivacyOfficer.objects.filter(organization__isnull=False).count() > 3
+    from detection.selectors import officers_for
+
+    assert officers_for(organization_id=None, restricted=True), "a national auditor to mail"
+    organizations = Organization.objects.values_list("pk", flat=True)
+    assert all(officers_for(organization_id=pk, restricted=False) for pk in organizations)
+    assert PrivacyOfficer.objects.filter(ended_at__isnull=True).count() >= len(organizations)

@@ -172,6 +172,13 @@ def test_staff_cases_consents_and_systems(world: str, tmp_path: Path) -> None:
     assert users.get(username="admin").is_superuser
     auditor = users.get(username="auditor")
     assert auditor.is_staff and auditor.groups.filter(name="auditors").exists()
+    # Sapporo's privacy officer audits that city's entries on the dashboard (appointed on the
+    # ledger like any change of who may see what).
+    officer = users.get(username="privacy.sapporo")
+    from detection.models import PrivacyOfficer
+
+    assert PrivacyOfficer.objects.get(user=officer).organization.code == "011002"
+    assert officer.check_password("yaritori-demo") and "privacy.sapporo" in world
     assert users.get(username="admin").check_password("yaritori-demo")
     assert "sapporo." in world and "yaritori-demo" in world
 

@@ -140,7 +140,7 @@ def test_the_daily_digest_counts_per_rule_names_top_staff_and_links(
 def test_officers_get_mails_in_their_language(world, officers, smtp, clock_ok):
     from detection.models import PrivacyOfficer
 
-    PrivacyOfficer.objects.filter(pk=officers.city.pk).update(language="en")
+    PrivacyOfficer.objects.filter(user=officers.city).update(language="en")
     ask(world, world.clerk, resident(world), item=world.resident_item)
     scan()
     smtp.deliver()

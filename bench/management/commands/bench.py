@@ -1,5 +1,5 @@
-"""manage.py bench append|verify|proof|linkage|portal|scan|detect-delay: the benchmarks, in a
-scratch database."""
+"""manage.py bench append|verify|proof|linkage|portal|scan|detect-delay|dashboard: the
+benchmarks, in a scratch database."""
 
 from __future__ import annotations
 
@@ -21,17 +21,30 @@ class Command(BaseCommand):
         "delay, for a resident with --records entries in a log of --size. scan: the detection "
         "scanner over --entries request entries of a demo world of --residents with --cases "
         "cases, against a plain read of the same entries. detect-delay: entry-to-alert delay "
-        "with the sequencer and a worker running. Figures are for docs/benchmarks.md; never a "
-        "test."
+        "with the sequencer and a worker running. dashboard: the auditors' entry searches "
+        "(sequence number, request id, subject, case) as a national auditor and a privacy "
+        "officer, on a log of --size. Figures are for docs/benchmarks.md; never a test."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "target",
-            choices=["append", "verify", "proof", "linkage", "portal", "scan", "detect-delay"],
+            choices=[
+                "append",
+                "verify",
+                "proof",
+                "linkage",
+                "portal",
+                "scan",
+                "detect-delay",
+                "dashboard",
+            ],
         )
         parser.add_argument(
-            "--records", type=int, default=1000, help="portal: the resident's records in the log"
+            "--records",
+            type=int,
+            default=1000,
+            help="portal, dashboard: the resident's records in the log",
         )
         parser.add_argument("--seconds", type=float, default=15.0, help="linkage: per phase")
         parser.add_argument("--clients", type=int, default=16, help="linkage: requests in flight")
@@ -156,6 +169,15 @@ class Command(BaseCommand):
                 from bench.portal import bench_portal
 
                 bench_portal(
+                    size=options["size"],
+                    records=options["records"],
+                    samples=options["samples"],
+                    say=say,
+                )
+            elif target == "dashboard":
+                from bench.dashboard import bench_dashboard
+
+                bench_dashboard(
                     size=options["size"],
                     records=options["records"],
                     samples=options["samples"],

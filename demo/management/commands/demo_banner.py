@@ -17,6 +17,7 @@ def banner(port: int) -> str:
         "Yaritori is starting (Ctrl-C stops web, sequencer, worker and beat together):",
         f"  Home             http://127.0.0.1:{port}/",
         f"  Staff pages      http://127.0.0.1:{port}/staff/",
+        f"  Audit            http://127.0.0.1:{port}/audit/",
         f"  Admin            http://127.0.0.1:{port}/admin/",
         f"  API docs         http://127.0.0.1:{port}/api/docs/",
         f"Demo logins (password for all: {DEMO_PASSWORD}):",

@@ -28,7 +28,8 @@ from audit.tlog.note import generate_signer, parse_signer_key, parse_verifier_ke
 from audit.tlog.receipt import Receipt
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-VECTORS_DIR = REPO_ROOT.parent / "shared" / "vectors"
+# ../shared beside the checkout, or YARITORI_SHARED_DIR (a git worktree), as tests/conftest.py.
+VECTORS_DIR = Path(os.environ.get("YARITORI_SHARED_DIR", REPO_ROOT.parent / "shared")) / "vectors"
 RFC6962_DIR = VECTORS_DIR / "rfc6962"
 
 
