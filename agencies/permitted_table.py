@@ -219,9 +219,11 @@ def ordinance_rule_add(
     valid_from: dt.date,
     valid_to: dt.date | None = None,
     actor: str,
+    moment: dt.datetime | None = None,
 ) -> OrdinanceRule:
     """Add a row of an organisation's ordinance table (条例で定める庁内利用). Recorded
-    (ordinance.added)."""
+    (ordinance.added) at moment, by default now: a table loaded for a world that already ran
+    (the demo's, whose traffic goes back in time) is recorded when it took effect."""
     rule = OrdinanceRule(
         organization=organization,
         affair=affair,
@@ -233,7 +235,7 @@ def ordinance_rule_add(
     )
     rule.full_clean()
     rule.save()
-    _record_ordinance(ORDINANCE_ADDED, rule, actor)
+    _record_ordinance(ORDINANCE_ADDED, rule, actor, moment=moment)
     return rule
 
 
@@ -250,7 +252,9 @@ def ordinance_rule_end(*, rule: OrdinanceRule, last_day: dt.date, actor: str) ->
     return rule
 
 
-def _record_ordinance(event_type: str, rule: OrdinanceRule, actor: str) -> None:
+def _record_ordinance(
+    event_type: str, rule: OrdinanceRule, actor: str, *, moment: dt.datetime | None = None
+) -> None:
     record_change(
         event_type=event_type,
         fields={
@@ -262,4 +266,5 @@ def _record_ordinance(event_type: str, rule: OrdinanceRule, actor: str) -> None:
             "valid_to": rule.valid_to,
             "actor": actor,
         },
+        moment=moment,
     )

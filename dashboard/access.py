@@ -27,6 +27,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from agencies.events import actor_pseudonym
 from audit.selectors import user_is_auditor
@@ -119,7 +120,7 @@ def require_scope(user: Any) -> AuditorScope:
     """The user's scope, or NotAllowed: for services, which check again whatever the view did."""
     scope = scope_of(user)
     if scope is None:
-        raise NotAllowed("監査担当のみが利用できます。 (Only auditors may do this.)")
+        raise NotAllowed(_("Only auditors may do this."))
     return scope
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from dashboard.models import (
     IdentityReveal,
@@ -39,7 +40,7 @@ class PrivacyOfficerAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj.appointed_at = saved.appointed_at
 
-    @admin.action(description="選択した担当を終了する (End the selected roles)")
+    @admin.action(description=_("End the selected roles"))
     def end_roles(self, request: HttpRequest, queryset: QuerySet[PrivacyOfficer]) -> None:
         for officer in queryset.filter(ended_at__isnull=True):
             privacy_officer_end(actor=request.user, officer=officer)

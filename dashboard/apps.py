@@ -5,6 +5,7 @@ itself a ledger entry."""
 import importlib
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 # Imported at start in every process: the dashboard's event types are declared to the ledger
 # before any entry is written or read, the portal learns how to show them to residents, and
@@ -19,7 +20,7 @@ _AT_START = (
 
 class DashboardConfig(AppConfig):
     name = "dashboard"
-    verbose_name = "監査 (Auditor dashboard)"
+    verbose_name = _("Auditor dashboard")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -9,7 +9,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Organization
-from agencies.templatetags.bilingual import pick_language
 from audit.entries import registered_events
 from dashboard.access import AuditorScope
 from dashboard.models import RevealReason
@@ -24,7 +23,7 @@ _STAFF = re.compile(r"ST[0-9A-F]{16}")
 def _purpose_choices() -> list[tuple[str, str]]:
     return [
         ("", str(_("Choose…"))),
-        *((v, pick_language(label)) for v, label in ViewPurpose.choices),
+        *((v, str(label)) for v, label in ViewPurpose.choices),
     ]
 
 
@@ -164,7 +163,7 @@ class RevealForm(forms.Form):
         label=_("Reason"),
         choices=lambda: [
             ("", _("Choose…")),
-            *((v, pick_language(label)) for v, label in RevealReason.choices),
+            *RevealReason.choices,
         ],
     )
     note = forms.CharField(

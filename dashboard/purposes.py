@@ -4,14 +4,15 @@ audit.view entry states, chosen from this list (a word in the ledger, never free
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ViewPurpose(models.TextChoices):
-    ROUTINE = "routine_audit", "定期監査 (Routine audit)"
-    ENQUIRY = "enquiry", "住民からの問い合わせへの対応 (Answering a resident's enquiry)"
-    ALERT = "alert", "アラートの調査 (Investigating an alert)"
-    COMPLAINT = "complaint", "苦情・通報への対応 (A complaint or a report)"
-    INTEGRITY = "integrity", "ログの完全性の調査 (Investigating the log's integrity)"
+    ROUTINE = "routine_audit", _("Routine audit")
+    ENQUIRY = "enquiry", _("Answering a resident's enquiry")
+    ALERT = "alert", _("Investigating an alert")
+    COMPLAINT = "complaint", _("A complaint or a report")
+    INTEGRITY = "integrity", _("Investigating the log's integrity")
 
 
 def purpose_or_none(value: object) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from agencies.events import actor_pseudonym
 from agencies.models import Organization, StaffMember
@@ -56,7 +57,7 @@ class PurposeRequired(NotAllowed):
 def _require_purpose(purpose: str) -> str:
     found = purpose_or_none(purpose)
     if found is None:
-        raise PurposeRequired("閲覧の目的を選んでください。 (State the purpose of this look.)")
+        raise PurposeRequired(_("State the purpose of this look."))
     return found
 
 
@@ -224,7 +225,7 @@ def _enquiry_in_scope(scope: AuditorScope, enquiry_id: uuid.UUID | str) -> Enqui
     facts = entry_facts(intake_id=enquiry.intake_id) if enquiry is not None else None
     if enquiry is None or facts is None or not scope.sees(facts):
         # Another organisation's enquiry is as absent as one that does not exist.
-        raise NotAllowed("該当する問い合わせがありません。 (No such enquiry.)")
+        raise NotAllowed(_("No such enquiry."))
     return EnquiryOnRecord(enquiry, facts)
 
 
@@ -291,7 +292,7 @@ def identity_reveal(*, user: Any, pseudonym: str, reason: str, note: str) -> Ide
             "(Only a privacy officer of the staff member's organisation may reveal who it is.)"
         )
     if reason not in RevealReason.values:
-        raise NotAllowed("理由を一覧から選んでください。 (Choose a reason from the list.)")
+        raise NotAllowed(_("Choose a reason from the list."))
     note = note.strip()
     if not note or len(note) > REVEAL_NOTE_MAX:
         raise NotAllowed(
@@ -333,7 +334,7 @@ def privacy_officer_appoint(
     if PrivacyOfficer.objects.filter(
         user=user, organization=organization, ended_at__isnull=True
     ).exists():
-        raise ValueError("既に任命されています。 (Already appointed.)")
+        raise ValueError(_("Already appointed."))
     officer = PrivacyOfficer.objects.create(
         user=user, organization=organization, language=language, appointed_at=timezone.now()
     )

@@ -8,7 +8,9 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from agencies.models import Case, Person
+from django.utils import timezone
+
+from agencies.models import Case, Consent, Person
 from agencies.network.rules import consent_required
 from core.calendar import TOKYO, is_working_day
 from demo.office import Clerk, Sender, World, office_time, open_cases, under_case
@@ -82,13 +84,35 @@ def inject_misuse(world: World, sender: Sender, days: list[dt.date], per_kind: i
     inject("out_of_table", ordinary_like("out_of_table", item_override=True))
 
     def tax_without_consent() -> bool:
+        # A member of an open case whose consent for this requester, affair and item is not in
+        # force that day: the clerk queries a consent-bound item without the signed form.
         clerk = rng.choice(world.clerks)
         when = office_time(rng.choice(working), rng)
+        day = timezone.localdate(when)
         for case in open_cases(world, clerk, when):
+            members = world.members.get(case.pk) or [case.applicant_id]
             for rule in world.permitted(clerk, case.affair_id):
-                if consent_required(item=rule.item, affair=case.affair):
-                    return under_case(
-                        sender, clerk, case, when, rule=rule, kind="tax_without_consent"
+                if not rule.valid_on(day) or not consent_required(
+                    item=rule.item, affair=case.affair
+                ):
+                    continue
+                consents = Consent.objects.filter(
+                    person_id__in=members,
+                    affair_id=case.affair_id,
+                    institution=clerk.staff.institution,
+                    item=rule.item,
+                )
+                consented = {c.person_id for c in consents if c.valid_on(day)}
+                unconsented = [m for m in members if m not in consented]
+                if unconsented:
+                    return sender.send(
+                        clerk,
+                        affair_id=case.affair_id,
+                        person_id=rng.choice(unconsented),
+                        when=when,
+                        case=case,
+                        rule=rule,
+                        kind="tax_without_consent",
                     )
         return False
 

@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone
+
 from agencies.models import (
     AddresseeNumber,
     Affair,
@@ -59,6 +61,15 @@ class World:
             .order_by("pk")
             if s.assigned_affairs.exists()
         ]
+        # Who lives with each clerk: a clerk does not handle the case of their own household
+        # (another clerk of the department does), so ordinary traffic never looks a clerk's
+        # family up; only the injected misuse does.
+        households = {c.staff.person.household_id for c in self.clerks if c.staff.person}
+        self.household_members: dict[int, set[int]] = defaultdict(set)
+        for pid, hid in Person.objects.filter(household_id__in=households).values_list(
+            "pk", "household_id"
+        ):
+            self.household_members[hid].add(pid)
         self.addressee: dict[tuple[int, int], str] = {
             (org, person): number
             for org, person, number in AddresseeNumber.objects.values_list(
@@ -161,8 +172,16 @@ class Sender:
         """Send one request; returns False when it could not be addressed (no 宛名番号)."""
         staff = clerk.staff
         number = self.world.addressee.get((staff.institution.organization_id, person_id))
-        rules = self.world.permitted(clerk, affair_id)
-        rule = rule or (self.rng.choice(rules) if rules else None)
+        if rule is None:
+            # A clerk's system offers only the table's rows in force that day, for an affair
+            # whose linkage has begun: an ended row is no route anybody picks by mistake.
+            day = timezone.localdate(when)
+            rules = [
+                r
+                for r in self.world.permitted(clerk, affair_id)
+                if r.valid_on(day) and r.affair.linkage_allowed_on(day)
+            ]
+            rule = self.rng.choice(rules) if rules else None
         if number is None or rule is None:
             return False
         if not kind and not item_override and self.world.holds_itself(staff.institution, rule):
@@ -239,6 +258,14 @@ def under_case(sender: Sender, clerk: Clerk, case: Case, when: dt.datetime, **kw
         case=case,
         **kw,
     )
+
+
+def own_household(world: World, clerk: Clerk) -> set[int]:
+    """The person ids of the clerk's household (their own record included), if they have one."""
+    person = clerk.staff.person
+    if person is None or person.household_id is None:
+        return {person.pk} if person else set()
+    return world.household_members.get(person.household_id, {person.pk})
 
 
 def open_cases(world: World, clerk: Clerk, when: dt.datetime) -> list[Case]:

@@ -22,13 +22,27 @@ from pathlib import Path
 
 from core.calendar import is_working_day
 from demo.misuse import inject_misuse
-from demo.office import Clerk, Sender, TrafficReport, World, office_time, open_cases, under_case
+from demo.office import (
+    Clerk,
+    Sender,
+    TrafficReport,
+    World,
+    office_time,
+    open_cases,
+    own_household,
+    under_case,
+)
 
 
 def _ordinary(world: World, sender: Sender, clerk: Clerk, day: dt.date, count: int) -> None:
     for _ in range(count):
         when = office_time(day, sender.rng)
-        cases = open_cases(world, clerk, when)
+        own = own_household(world, clerk)
+        cases = [
+            c
+            for c in open_cases(world, clerk, when)
+            if own.isdisjoint(world.members.get(c.pk) or [c.applicant_id])
+        ]
         if not cases:
             return
         case = sender.rng.choice(cases)

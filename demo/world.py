@@ -128,6 +128,7 @@ class DemoWorld:
 # --- data file ---------------------------------------------------------------------------------
 
 
+WORLD_EPOCH_DAYS = 730  # before the oldest case (opened up to 700 days back)
 MANUAL_ANSWER_SHARE = 0.05  # of 副本 not protected, the share its provider answers by hand
 
 
@@ -220,6 +221,9 @@ class Loader:
         self.data = load_world_data()
         self.today = timezone.localdate()
         self.now = timezone.now()
+        # The world's standing facts (staff assignments, ordinance tables) go on the record as
+        # of before the oldest case it opens, so that traffic sent for past days finds them.
+        self.epoch = self.now - dt.timedelta(days=WORLD_EPOCH_DAYS)
         self.progress_file = progress_file or sys.stderr
         self.orgs: dict[str, Organization] = {}
         self.org_data: dict[str, dict[str, Any]] = {
@@ -319,6 +323,7 @@ class Loader:
                     valid_from=rule.valid_from,
                     valid_to=rule.valid_to,
                     actor="system",
+                    moment=self.epoch,
                 )
 
     def _index_providers(self) -> None:
@@ -792,7 +797,8 @@ class Loader:
             self.staff_by_dept[key].append(staff)
             links += [through(staffmember_id=staff.pk, affair_id=a.pk) for a in affairs]
         through.objects.bulk_create(links, batch_size=_BATCH)
-        # Every assignment is on the record, as the admin's would be (assignment.granted).
+        # Every assignment is on the record, as the admin's would be (assignment.granted), as
+        # of the world's epoch.
         for _user, staff, affairs in pending:
             for affair in affairs:
                 record_change(
@@ -803,7 +809,7 @@ class Loader:
                         "affair": affair.code,
                         "actor": "system",
                     },
-                    moment=self.now,
+                    moment=self.epoch,
                 )
 
         group, _ = Group.objects.get_or_create(name=AUDITORS_GROUP)

@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from detection import services
 from detection.models import (
@@ -59,7 +60,7 @@ class AlertTriageForm(forms.ModelForm):
     """Status, dismissal reason and assignee, plus a note; saved through the services."""
 
     note = forms.CharField(
-        label="メモ (Note)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
     class Meta:
@@ -69,7 +70,7 @@ class AlertTriageForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("status") == AlertStatus.DISMISSED and not data.get("dismiss_reason"):
-            raise ValidationError("対応不要とするには理由が必要です。 (Dismissing needs a reason.)")
+            raise ValidationError(_("Dismissing needs a reason."))
         return data
 
 
@@ -109,7 +110,7 @@ class AlertAdmin(admin.ModelAdmin):
     ]
     inlines = [AlertNoteInline, AlertEntryInline]
 
-    @admin.display(description="説明 (Explanation)")
+    @admin.display(description=_("Explanation"))
     def explanation(self, obj: Alert) -> str:
         rule = RULES[obj.rule]
         return f"{rule.title_ja}: {rule.explanation_ja} / {rule.title_en}: {rule.explanation_en}"
@@ -158,7 +159,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 class RuleSettingForm(forms.ModelForm):
     params = forms.CharField(
-        label="閾値 (Thresholds, JSON)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Thresholds, JSON"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
     class Meta:
@@ -175,9 +176,9 @@ class RuleSettingForm(forms.ModelForm):
         try:
             value = json.loads(text)
         except ValueError:
-            raise ValidationError("JSONで入力してください。 (Enter JSON.)") from None
+            raise ValidationError(_("Enter JSON.")) from None
         if not isinstance(value, dict):
-            raise ValidationError("JSONオブジェクトで入力してください。 (Enter a JSON object.)")
+            raise ValidationError(_("Enter a JSON object."))
         return value
 
 
@@ -187,7 +188,7 @@ class RuleSettingAdmin(admin.ModelAdmin):
     list_display = ["code", "title", "enabled", "params", "changed_at"]
     readonly_fields = ["code", "title", "changed_at", "changed_by"]
 
-    @admin.display(description="規則 (Rule)")
+    @admin.display(description=_("Rule"))
     def title(self, obj: RuleSetting) -> str:
         rule = RULES.get(obj.code)
         return f"{rule.title_ja} ({rule.title_en})" if rule else "-"
@@ -243,7 +244,7 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
         except services.DetectionError as exc:
             messages.error(request, str(exc))
 
-    @admin.action(description="監視対象から外す (Remove from the watchlist)")
+    @admin.action(description=_("Remove from the watchlist"))
     def remove(self, request: HttpRequest, queryset: QuerySet[WatchlistEntry]) -> None:
         for entry in queryset.filter(removed_at__isnull=True):
             services.watchlist_remove(entry=entry, actor=request.user)

@@ -1,11 +1,12 @@
 """detection as an installed app: rules, the incremental scanner, alerts and anomaly mails."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DetectionConfig(AppConfig):
     name = "detection"
-    verbose_name = "不正利用検知 (Misuse detection)"
+    verbose_name = _("Misuse detection")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

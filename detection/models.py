@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from agencies.models import Department, Organization, Person, StaffMember
 from detection.rules import Family, Severity
@@ -25,14 +27,14 @@ class ScanWatermark(models.Model):
     delivered twice or a second scanner can neither skip nor repeat an entry.
     """
 
-    name = models.CharField("名前 (Name)", max_length=40, unique=True)
-    last_seq = models.BigIntegerField("最終連番 (Last sequence number)", default=-1)
-    scanned_at = models.DateTimeField("走査日時 (Scanned at)", null=True, blank=True)
-    entries = models.BigIntegerField("走査件数 (Entries scanned)", default=0)
+    name = models.CharField(_("Name"), max_length=40, unique=True)
+    last_seq = models.BigIntegerField(_("Last sequence number"), default=-1)
+    scanned_at = models.DateTimeField(_("Scanned at"), null=True, blank=True)
+    entries = models.BigIntegerField(_("Entries scanned"), default=0)
 
     class Meta:
-        verbose_name = "走査位置 (Scan watermark)"
-        verbose_name_plural = "走査位置 (Scan watermarks)"
+        verbose_name = _("Scan watermark")
+        verbose_name_plural = _("Scan watermarks")
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_seq}"
@@ -46,14 +48,14 @@ class SubjectIndex(models.Model):
     yet, is how a ledger entry is joined to the person's household and cases.
     """
 
-    pseudonym = models.CharField("本人仮名 (Subject pseudonym)", max_length=26, primary_key=True)
+    pseudonym = models.CharField(_("Subject pseudonym"), max_length=26, primary_key=True)
     person = models.OneToOneField(
-        Person, on_delete=models.CASCADE, related_name="+", verbose_name="住民 (Person)"
+        Person, on_delete=models.CASCADE, related_name="+", verbose_name=_("Person")
     )
 
     class Meta:
-        verbose_name = "本人仮名の索引 (Subject index)"
-        verbose_name_plural = "本人仮名の索引 (Subject index)"
+        verbose_name = _("Subject index")
+        verbose_name_plural = _("Subject index")
 
     def __str__(self) -> str:
         return self.pseudonym
@@ -66,8 +68,8 @@ class Access(models.Model):
     Keyed by the entry's sequence number. Pseudonyms and ids only, as the entry has them.
     """
 
-    seq = models.BigIntegerField("連番 (Sequence number)", primary_key=True)
-    at = models.DateTimeField("日時 (At)")
+    seq = models.BigIntegerField(_("Sequence number"), primary_key=True)
+    at = models.DateTimeField(_("At"))
     # No foreign-key constraint: checking one on each of the scanner's rows costs more than
     # it protects (staff members are never deleted, PROTECT elsewhere).
     staff = models.ForeignKey(
@@ -76,19 +78,19 @@ class Access(models.Model):
         db_constraint=False,
         null=True,
         related_name="+",
-        verbose_name="職員 (Staff)",
+        verbose_name=_("Staff"),
     )
-    subject = models.CharField("本人仮名 (Subject)", max_length=26, blank=True)
-    terminal = models.CharField("端末 (Terminal)", max_length=32, blank=True)
+    subject = models.CharField(pgettext_lazy("detection", "Subject"), max_length=26, blank=True)
+    terminal = models.CharField(_("Terminal"), max_length=32, blank=True)
     # Explained by a batch query (一括照会): left out of the behaviour windows.
-    batch = models.BooleanField("一括照会 (Batch)", default=False)
-    explained = models.BooleanField("説明あり (Explained)", default=False)
+    batch = models.BooleanField(_("Batch"), default=False)
+    explained = models.BooleanField(_("Explained"), default=False)
     # About a person protected from disclosure (不開示): their findings go to national auditors.
-    restricted = models.BooleanField("不開示 (Restricted)", default=False)
+    restricted = models.BooleanField(_("Restricted"), default=False)
 
     class Meta:
-        verbose_name = "照会の観測 (Access)"
-        verbose_name_plural = "照会の観測 (Accesses)"
+        verbose_name = _("Access")
+        verbose_name_plural = _("Accesses")
         # Every index is written on each request the scanner reads: only the two the window
         # rules read by (a subject's, a staff member's requests in a time range).
         indexes = [
@@ -110,12 +112,12 @@ class StaffDay(models.Model):
     department = models.ForeignKey(
         Department, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
-    day = models.DateField("日 (Day)")
-    count = models.IntegerField("件数 (Requests)", default=0)
+    day = models.DateField(_("Day"))
+    count = models.IntegerField(_("Requests"), default=0)
 
     class Meta:
-        verbose_name = "職員別日次件数 (Staff day)"
-        verbose_name_plural = "職員別日次件数 (Staff days)"
+        verbose_name = _("Staff day")
+        verbose_name_plural = _("Staff days")
         constraints = [
             models.UniqueConstraint(fields=["staff", "day"], name="detection_staffday_unique")
         ]
@@ -134,15 +136,15 @@ class LedgerFact(models.Model):
     from the entries alone, whichever service wrote them.
     """
 
-    seq = models.BigIntegerField("連番 (Sequence number)", primary_key=True)
-    event_type = models.CharField("種別 (Event type)", max_length=40)
-    key = models.CharField("検索キー (Key)", max_length=120)
-    at = models.DateTimeField("日時 (At)")
-    fields = models.JSONField("項目 (Fields)")
+    seq = models.BigIntegerField(_("Sequence number"), primary_key=True)
+    event_type = models.CharField(_("Event type"), max_length=40)
+    key = models.CharField(_("Key"), max_length=120)
+    at = models.DateTimeField(_("At"))
+    fields = models.JSONField(_("Fields"))
 
     class Meta:
-        verbose_name = "台帳上の事実 (Ledger fact)"
-        verbose_name_plural = "台帳上の事実 (Ledger facts)"
+        verbose_name = _("Ledger fact")
+        verbose_name_plural = _("Ledger facts")
         indexes = [models.Index(fields=["key", "at"], name="detection_fact_key")]
 
     def __str__(self) -> str:
@@ -154,22 +156,22 @@ class RuleSetting(models.Model):
     without a row runs with its defaults (detection.rules). Changed only through
     detection.services.rule_setting_change, which records each change in the ledger."""
 
-    code = models.CharField("規則コード (Rule code)", max_length=40, unique=True)
-    enabled = models.BooleanField("有効 (Enabled)", default=True)
-    params = models.JSONField("閾値 (Thresholds)", default=dict, blank=True)
-    changed_at = models.DateTimeField("変更日時 (Changed at)", null=True, blank=True)
+    code = models.CharField(_("Rule code"), max_length=40, unique=True)
+    enabled = models.BooleanField(_("Enabled"), default=True)
+    params = models.JSONField(_("Thresholds"), default=dict, blank=True)
+    changed_at = models.DateTimeField(_("Changed at"), null=True, blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="変更者 (Changed by)",
+        verbose_name=_("Changed by"),
     )
 
     class Meta:
-        verbose_name = "規則設定 (Rule setting)"
-        verbose_name_plural = "規則設定 (Rule settings)"
+        verbose_name = _("Rule setting")
+        verbose_name_plural = _("Rule settings")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -177,10 +179,10 @@ class RuleSetting(models.Model):
 
 
 class WatchReason(models.TextChoices):
-    PUBLIC_FIGURE = "public_figure", "著名人 (Public figure)"
-    REPORTED = "reported_risk", "通報あり (Reported risk)"
-    STAFF_RELATED = "staff_related", "職員の関係者 (Related to staff)"
-    OTHER = "other", "その他 (Other)"
+    PUBLIC_FIGURE = "public_figure", _("Public figure")
+    REPORTED = "reported_risk", _("Reported risk")
+    STAFF_RELATED = "staff_related", _("Related to staff")
+    OTHER = "other", _("Other")
 
 
 class WatchlistEntry(models.Model):
@@ -188,31 +190,31 @@ class WatchlistEntry(models.Model):
     person by subject pseudonym only (detection.watchlist_added / _removed)."""
 
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="+", verbose_name="住民 (Person)"
+        Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("Person")
     )
-    subject = models.CharField("本人仮名 (Subject pseudonym)", max_length=26, db_index=True)
-    reason = models.CharField("理由 (Reason)", max_length=32, choices=WatchReason.choices)
-    added_at = models.DateTimeField("登録日時 (Added at)")
+    subject = models.CharField(_("Subject pseudonym"), max_length=26, db_index=True)
+    reason = models.CharField(_("Reason"), max_length=32, choices=WatchReason.choices)
+    added_at = models.DateTimeField(_("Added at"))
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         related_name="+",
-        verbose_name="登録者 (Added by)",
+        verbose_name=_("Added by"),
     )
-    removed_at = models.DateTimeField("解除日時 (Removed at)", null=True, blank=True)
+    removed_at = models.DateTimeField(_("Removed at"), null=True, blank=True)
     removed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="解除者 (Removed by)",
+        verbose_name=_("Removed by"),
     )
 
     class Meta:
-        verbose_name = "監視対象者 (Watchlist entry)"
-        verbose_name_plural = "監視対象者 (Watchlist)"
+        verbose_name = _("Watchlist entry")
+        verbose_name_plural = _("Watchlist")
         constraints = [
             models.UniqueConstraint(
                 fields=["person"],
@@ -247,23 +249,23 @@ class PrivacyOfficer(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="privacy_officer_roles",
-        verbose_name="ユーザー (User)",
+        verbose_name=_("User"),
     )
     organization = models.ForeignKey(
         Organization,
         on_delete=models.PROTECT,
         related_name="privacy_officers",
-        verbose_name="団体 (Organisation)",
+        verbose_name=_("Organisation"),
     )
     language = models.CharField(
-        "言語 (Language)", max_length=2, choices=Language.choices, default=Language.JA
+        _("Language"), max_length=2, choices=Language.choices, default=Language.JA
     )
-    appointed_at = models.DateTimeField("任命日時 (Appointed at)")
-    ended_at = models.DateTimeField("終了日時 (Ended at)", null=True, blank=True)
+    appointed_at = models.DateTimeField(_("Appointed at"))
+    ended_at = models.DateTimeField(_("Ended at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "個人情報保護担当 (Privacy officer)"
-        verbose_name_plural = "個人情報保護担当 (Privacy officers)"
+        verbose_name = _("Privacy officer")
+        verbose_name_plural = _("Privacy officers")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "organization"],
@@ -277,17 +279,17 @@ class PrivacyOfficer(models.Model):
 
 
 class AlertStatus(models.TextChoices):
-    NEW = "new", "新規 (New)"
-    INVESTIGATING = "investigating", "調査中 (Investigating)"
-    CONFIRMED = "confirmed", "不正と確認 (Confirmed)"
-    DISMISSED = "dismissed", "対応不要 (Dismissed)"
+    NEW = "new", _("New")
+    INVESTIGATING = "investigating", _("Investigating")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISMISSED = "dismissed", _("Dismissed")
 
 
 class DismissReason(models.TextChoices):
-    FALSE_POSITIVE = "false_positive", "誤検知 (False positive)"
-    LEGITIMATE = "legitimate_business", "正当な業務 (Legitimate business)"
-    DUPLICATE = "duplicate", "重複 (Duplicate)"
-    OTHER = "other", "その他 (Other)"
+    FALSE_POSITIVE = "false_positive", _("False positive")
+    LEGITIMATE = "legitimate_business", _("Legitimate business")
+    DUPLICATE = "duplicate", _("Duplicate")
+    OTHER = "other", _("Other")
 
 
 class Alert(models.Model):
@@ -298,14 +300,14 @@ class Alert(models.Model):
     is unique: the scanner can never open the same alert twice.
     """
 
-    rule = models.CharField("規則 (Rule)", max_length=40)
-    family = models.CharField("種別 (Family)", max_length=12, choices=Family.choices)
-    severity = models.CharField("重要度 (Severity)", max_length=8, choices=Severity.choices)
+    rule = models.CharField(_("Rule"), max_length=40)
+    family = models.CharField(_("Family"), max_length=12, choices=Family.choices)
+    severity = models.CharField(_("Severity"), max_length=8, choices=Severity.choices)
     status = models.CharField(
-        "状態 (Status)", max_length=16, choices=AlertStatus.choices, default=AlertStatus.NEW
+        _("Status"), max_length=16, choices=AlertStatus.choices, default=AlertStatus.NEW
     )
     dismiss_reason = models.CharField(
-        "対応不要の理由 (Dismissal reason)",
+        _("Dismissal reason"),
         max_length=32,
         choices=DismissReason.choices,
         blank=True,
@@ -316,7 +318,7 @@ class Alert(models.Model):
         null=True,
         blank=True,
         related_name="detection_alerts",
-        verbose_name="担当者 (Assignee)",
+        verbose_name=_("Assignee"),
     )
     organization = models.ForeignKey(
         Organization,
@@ -324,7 +326,7 @@ class Alert(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="照会した団体 (Requesting organisation)",
+        verbose_name=_("Requesting organisation"),
     )
     staff = models.ForeignKey(
         StaffMember,
@@ -332,28 +334,28 @@ class Alert(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="職員 (Staff)",
+        verbose_name=_("Staff"),
     )
-    staff_pseudonym = models.CharField("職員仮名 (Staff pseudonym)", max_length=18, blank=True)
-    subject = models.CharField("本人仮名 (Subject pseudonym)", max_length=26, blank=True)
+    staff_pseudonym = models.CharField(_("Staff pseudonym"), max_length=18, blank=True)
+    subject = models.CharField(_("Subject pseudonym"), max_length=26, blank=True)
     # About persons protected from disclosure: shown and mailed to national auditors only.
-    restricted = models.BooleanField("不開示 (Restricted)", default=False)
-    day = models.DateField("日 (Day, Tokyo)")
-    dedupe_key = models.CharField("重複防止キー (Dedupe key)", max_length=120, unique=True)
-    first_at = models.DateTimeField("最初の照会 (First entry at)")
-    last_at = models.DateTimeField("最後の照会 (Last entry at)")
-    entry_count = models.IntegerField("照会件数 (Entries)", default=0)
-    created_at = models.DateTimeField("検知日時 (Detected at)")
-    updated_at = models.DateTimeField("更新日時 (Updated at)")
+    restricted = models.BooleanField(_("Restricted"), default=False)
+    day = models.DateField(_("Day, Tokyo"))
+    dedupe_key = models.CharField(_("Dedupe key"), max_length=120, unique=True)
+    first_at = models.DateTimeField(_("First entry at"))
+    last_at = models.DateTimeField(_("Last entry at"))
+    entry_count = models.IntegerField(pgettext_lazy("detection", "Entries"), default=0)
+    created_at = models.DateTimeField(_("Detected at"))
+    updated_at = models.DateTimeField(_("Updated at"))
 
     class Meta:
-        verbose_name = "警報 (Alert)"
-        verbose_name_plural = "警報 (Alerts)"
+        verbose_name = _("Alert")
+        verbose_name_plural = _("Alerts")
         ordering = ["-created_at"]
         permissions = [
             (
                 "view_restricted_alert",
-                "不開示対象者の警報を閲覧できる (Can view alerts about protected persons)",
+                _("Can view alerts about protected persons"),
             )
         ]
         constraints = [
@@ -383,13 +385,13 @@ class AlertEntry(models.Model):
     """An alert's ledger entry (by sequence number), linked once."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="entries")
-    seq = models.BigIntegerField("連番 (Sequence number)")
-    at = models.DateTimeField("日時 (At)")
-    linked_at = models.DateTimeField("検知日時 (Linked at)")
+    seq = models.BigIntegerField(_("Sequence number"))
+    at = models.DateTimeField(_("At"))
+    linked_at = models.DateTimeField(_("Linked at"))
 
     class Meta:
-        verbose_name = "警報の記録 (Alert entry)"
-        verbose_name_plural = "警報の記録 (Alert entries)"
+        verbose_name = _("Alert entry")
+        verbose_name_plural = _("Alert entries")
         constraints = [
             models.UniqueConstraint(fields=["alert", "seq"], name="detection_alertentry_once")
         ]
@@ -404,12 +406,12 @@ class AlertNote(models.Model):
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField("メモ (Note)")
-    created_at = models.DateTimeField("記入日時 (Written at)")
+    text = models.TextField(_("Note"))
+    created_at = models.DateTimeField(_("Written at"))
 
     class Meta:
-        verbose_name = "警報メモ (Alert note)"
-        verbose_name_plural = "警報メモ (Alert notes)"
+        verbose_name = _("Alert note")
+        verbose_name_plural = _("Alert notes")
         ordering = ["created_at"]
 
     def __str__(self) -> str:

@@ -24,26 +24,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Family(models.TextChoices):
-    HARD = "hard", "明白な違反 (Hard rule)"
-    EXPLANATION = "explanation", "説明なし (No explanation)"
-    BEHAVIOUR = "behaviour", "行動 (Behaviour)"
+    HARD = "hard", _("Hard rule")
+    EXPLANATION = "explanation", _("No explanation")
+    BEHAVIOUR = "behaviour", _("Behaviour")
 
 
 class Severity(models.TextChoices):
-    HIGH = "high", "高 (High)"
-    MEDIUM = "medium", "中 (Medium)"
-    LOW = "low", "低 (Low)"
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
 
 
 class GroupBy(models.TextChoices):
     """What one alert is about: its findings of one (Tokyo) day are one alert."""
 
-    STAFF = "staff", "職員 (Staff member)"
-    SUBJECT = "subject", "本人 (Subject)"
-    STAFF_SUBJECT = "staff_subject", "職員と本人 (Staff member and subject)"
+    STAFF = "staff", _("Staff member")
+    SUBJECT = "subject", _("Subject")
+    STAFF_SUBJECT = "staff_subject", _("Staff member and subject")
 
 
 @dataclass(frozen=True)

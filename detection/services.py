@@ -11,6 +11,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Person
 from audit.entries import subject_pseudonym
@@ -50,8 +52,10 @@ def rule_setting_change(
         rule = rule_get(code)
         checked = check_params(rule, params)
     except (KeyError, ValueError) as exc:
-        raise DetectionError(f"規則の設定が不正です。 (Invalid rule setting: {exc})") from None
-    setting, _ = RuleSetting.objects.select_for_update().get_or_create(code=code)
+        raise DetectionError(
+            format_lazy("{}{}", _("Invalid rule setting: "), exc.args[0] if exc.args else exc)
+        ) from None
+    setting, _created = RuleSetting.objects.select_for_update().get_or_create(code=code)
     setting.enabled = enabled
     setting.params = checked
     setting.changed_at = timezone.now()
@@ -76,9 +80,9 @@ def watchlist_add(*, person: Person, reason: str, actor: Any) -> WatchlistEntry:
     detection.watchlist_added, the person by subject pseudonym. A person already watched
     stays as they are (DetectionError)."""
     if reason not in WatchReason.values:
-        raise DetectionError("理由が不正です。 (Unknown reason.)")
+        raise DetectionError(_("Unknown reason."))
     if WatchlistEntry.objects.filter(person=person, removed_at__isnull=True).exists():
-        raise DetectionError("既に監視対象です。 (Already on the watchlist.)")
+        raise DetectionError(_("Already on the watchlist."))
     now = timezone.now()
     subject = subject_pseudonym(str(person.public_id))
     entry = WatchlistEntry.objects.create(
@@ -151,9 +155,7 @@ def alert_transition(
             f"(An alert cannot go from {alert.status} to {status}.)"
         )
     if status == AlertStatus.DISMISSED and reason not in DismissReason.values:
-        raise DetectionError(
-            "対応不要とするには理由が必要です。 (Dismissing an alert needs a reason.)"
-        )
+        raise DetectionError(_("Dismissing an alert needs a reason."))
     alert.status = status
     alert.dismiss_reason = reason if status == AlertStatus.DISMISSED else ""
     alert.updated_at = timezone.now()
@@ -182,7 +184,7 @@ def alert_note_add(*, alert: Alert, author: Any, text: str) -> AlertNote:
     """Add an auditor's note to an alert. Notes are free text and stay in this table: they
     are never copied to the ledger or to a mail."""
     if not text.strip():
-        raise DetectionError("メモが空です。 (The note is empty.)")
+        raise DetectionError(_("The note is empty."))
     return AlertNote.objects.create(
         alert=alert, author=author, text=text.strip(), created_at=timezone.now()
     )
