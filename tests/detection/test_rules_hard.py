@@ -249,14 +249,16 @@ def test_a_query_under_another_departments_case_fires(world):
     assert "hard.case_invalid" in rules_fired()
 
 
-def test_an_internal_transfer_under_a_closed_case_fires_though_no_gate_checks_it(world):
+def test_an_internal_transfer_under_a_closed_case_fires(world):
+    # The 庁内連携 service refuses it (case_closed) and records the attempt; the attempt is the
+    # finding, as a refused network query's is.
     person = resident(world)
     case = open_case(world, world.clerk, person, affair=world.school, now=at(9))
     case = case_close(staff=world.clerk, case=case, now=at(9, 30))
     outcome = transfer_internally(
         world, case=case, addressee_number=person.addressee_number, now=at(10)
     )
-    assert outcome.request.status == "provided"
+    assert (outcome.request.status, outcome.request.reason) == ("refused", "case_closed")
     scan()
     assert "hard.case_invalid" in rules_fired()
 
