@@ -34,7 +34,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import LinkageRequest
 from audit.ledger import EntryExpired, LedgerError, receipt_for
-from dashboard import charts, nav, selectors, services
+from dashboard import alert_display, alert_selectors, charts, nav, selectors, services
 from dashboard.access import AuditorScope, NotAllowed, auditor_required
 from dashboard.charts import OUTCOME_STYLE, Series
 from dashboard.display import event_summary, fact_rows, fields_for
@@ -83,6 +83,7 @@ def home(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
             scope,
             status=status,
             open_enquiries=selectors.open_enquiry_count(scope),
+            new_alerts=alert_selectors.new_alert_count(scope),
         ),
     )
 
@@ -569,7 +570,7 @@ def charts_page(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
     affairs = selectors.top_counts(scope, "affair", days=days)
     items = selectors.top_counts(scope, "item", days=days)
     orgs = selectors.organizations_by_volume(scope, days=days)
-    org_names = _organization_names([c for c, _ in orgs])
+    org_names = selectors.organization_names([c for c, _ in orgs])
     return render(
         request,
         "dashboard/charts.html",
@@ -598,15 +599,9 @@ def charts_page(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
                 description=_("Horizontal bars, largest first, each labelled with its count."),
                 rows=[(org_names.get(code, code), code, n) for code, n in orgs],
             ),
-            alert_charts=nav.alert_charts(scope),
+            alerts=alert_display.alert_charts(scope, days=days),
         ),
     )
-
-
-def _organization_names(codes: list[str]) -> dict[str, str]:
-    from agencies.models import Organization
-
-    return dict(Organization.objects.filter(code__in=codes).values_list("code", "name"))
 
 
 # --- staff drill-down -----------------------------------------------------------------------
@@ -673,6 +668,9 @@ def staff(request: HttpRequest, scope: AuditorScope, pseudonym: str) -> HttpResp
             ],
             outcomes=[(outcome_label(o), n) for o, n in sorted(activity.outcomes.items())],
             recent=_rows(activity.recent, names, purpose_or_none(purpose) or ""),
+            alerts=alert_display.alert_rows(
+                alert_selectors.staff_alerts(scope, pseudonym), purpose_or_none(purpose) or ""
+            ),
             can_reveal=can_reveal,
             reveal=reveal,
             reveal_form=RevealForm(),
