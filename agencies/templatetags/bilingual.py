@@ -28,6 +28,13 @@ def pick_language(label: object, language: str | None = None) -> str:
 
 
 @register.filter
+def in_language(label: object) -> str:
+    """A "日本語 (English)" label in the active language: {{ x.get_status_display|in_language }}
+    (the dashboard's templates use it; it went missing when the staff pages moved to gettext)."""
+    return pick_language(label)
+
+
+@register.filter
 def message_in_language(message: dict[str, str] | None) -> str:
     """A network message ({"code", "ja", "en"}) in the active language."""
     if not message:
