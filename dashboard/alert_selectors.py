@@ -88,7 +88,7 @@ def alerts_matching(scope: AuditorScope, filters: AlertFilter) -> QuerySet[Alert
     return alerts.order_by("-created_at", "-pk")
 
 
-def alert_page(alerts: QuerySet[Alert], number: object) -> Page[Alert]:
+def alert_page(alerts: QuerySet[Alert], number: str | None) -> Page[Alert]:
     """One page of PAGE_SIZE alerts (the last one for a number beyond it, the first for
     anything that is not a number)."""
     paginator = Paginator(alerts.select_related("organization", "assignee"), PAGE_SIZE)

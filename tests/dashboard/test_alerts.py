@@ -525,7 +525,7 @@ def test_a_rule_is_set_on_its_page_and_recorded(clients, alerts):
         )
     ]
     assert entry["rule"] == "behaviour.volume" and entry["enabled"] is False
-    assert "min_count=30" in entry["params"]
+    assert "min_count=30" in str(entry["params"])
 
 
 @pytest.mark.parametrize(
