@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -41,10 +41,9 @@ from dashboard.alert_forms import (
     rule_title,
 )
 from dashboard.facts import EntryFacts
-from dashboard.forms import PurposeForm
 from dashboard.purposes import ViewPurpose, purpose_or_none
 from dashboard.selectors import organization_names
-from dashboard.views import _context, _Echo, _rows
+from dashboard.views import _context, _Echo, _rows, csv_response, purpose_page
 from detection.models import Alert, AlertStatus, DismissReason, RuleSetting, WatchlistEntry
 from detection.rules import RULES, Family, Severity
 from detection.services import TRANSITIONS, DetectionError
@@ -95,9 +94,9 @@ def alerts_bulk(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
     """One action on the selected alerts, each through detection's services (a ledger entry
     each); all or nothing. Back to the queue with its filters."""
     form = BulkForm(request.POST)
-    back = reverse("dashboard:alerts") + (
-        f"?{request.POST['query']}" if request.POST.get("query") else ""
-    )
+    # The queue's filters, parsed and encoded again: only a query string can come back.
+    query = QueryDict(request.POST.get("query", "")).urlencode()
+    back = reverse("dashboard:alerts") + (f"?{query}" if query else "")
     if not form.is_valid():
         return _queue_page(request, scope, bulk=form, status=400)
     try:
@@ -194,12 +193,7 @@ def alerts_csv(request: HttpRequest, scope: AuditorScope) -> HttpResponseBase:
     except NotAllowed as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     rows = selectors.iter_alerts_export(selectors.alerts_matching(scope, filters))
-    response = StreamingHttpResponse(
-        _csv_lines(scope, rows), content_type="text/csv; charset=utf-8"
-    )
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="yaritori-alerts-{stamp}.csv"'
-    return response
+    return csv_response(_csv_lines(scope, rows), "alerts")
 
 
 # --- one alert ------------------------------------------------------------------------------
@@ -269,15 +263,11 @@ def alert(request: HttpRequest, scope: AuditorScope, alert_id: int) -> HttpRespo
             page=_page_number(request.GET.get("page")),
         )
     except services.PurposeRequired:
-        return render(
+        return purpose_page(
             request,
-            "dashboard/purpose.html",
-            _context(
-                request,
-                scope,
-                form=PurposeForm(initial={"purpose": ViewPurpose.ALERT}),
-                what=_("Alert #%(id)s links log entries about persons.") % {"id": alert_id},
-            ),
+            scope,
+            _("Alert #%(id)s links log entries about persons.") % {"id": alert_id},
+            offered=ViewPurpose.ALERT,
         )
     except NotAllowed:
         raise Http404(_("No such alert.")) from None
@@ -345,17 +335,23 @@ def _form_error(request: HttpRequest, form: Any) -> None:
             messages.error(request, str(error))
 
 
-def _triage_call(request: HttpRequest, alert_id: int, call: Any, done: str) -> HttpResponse:
-    """Run a triage service for this alert: 404 out of scope, the workflow's refusal as an
-    error message (nothing written), back to the alert page."""
+def _triage_post(
+    request: HttpRequest, scope: AuditorScope, alert_id: int, form: Any, call: Any, done: str
+) -> HttpResponse:
+    """Run a triage service on a valid form: 404 out of scope (an invalid form too, so that it
+    tells nothing of an alert out of scope), the form's or the workflow's refusal as an error
+    message (nothing written); back to the alert's page either way."""
     try:
-        call()
+        if not form.is_valid():
+            selectors_alert_or_404(scope, alert_id)
+            _form_error(request, form)
+        else:
+            call(form.cleaned_data)
+            messages.success(request, done)
     except NotAllowed:
         raise Http404(_("No such alert.")) from None
     except DetectionError as exc:
         messages.error(request, pick_language(str(exc)))
-    else:
-        messages.success(request, done)
     return _after_post(request, alert_id)
 
 
@@ -363,16 +359,12 @@ def _triage_call(request: HttpRequest, alert_id: int, call: Any, done: str) -> H
 @auditor_required
 def alert_status(request: HttpRequest, scope: AuditorScope, alert_id: int) -> HttpResponse:
     """Move the alert to a new status (a reason to dismiss it; an optional note)."""
-    form = TriageForm(request.POST)
-    if not form.is_valid():
-        selectors_alert_or_404(scope, alert_id)
-        _form_error(request, form)
-        return _after_post(request, alert_id)
-    data = form.cleaned_data
-    return _triage_call(
+    return _triage_post(
         request,
+        scope,
         alert_id,
-        lambda: services.alert_triage(
+        TriageForm(request.POST),
+        lambda data: services.alert_triage(
             user=request.user,
             alert_id=alert_id,
             status=data["status"],
@@ -388,15 +380,13 @@ def alert_status(request: HttpRequest, scope: AuditorScope, alert_id: int) -> Ht
 def alert_assign(request: HttpRequest, scope: AuditorScope, alert_id: int) -> HttpResponse:
     """Give the alert to an auditor who may see it, or to nobody."""
     a = selectors_alert_or_404(scope, alert_id)
-    form = AssignForm(request.POST, assignees=selectors.assignees_for(a))
-    if not form.is_valid():
-        _form_error(request, form)
-        return _after_post(request, alert_id)
-    return _triage_call(
+    return _triage_post(
         request,
+        scope,
         alert_id,
-        lambda: services.alert_assign(
-            user=request.user, alert_id=alert_id, assignee_id=form.cleaned_data["assignee"]
+        AssignForm(request.POST, assignees=selectors.assignees_for(a)),
+        lambda data: services.alert_assign(
+            user=request.user, alert_id=alert_id, assignee_id=data["assignee"]
         ),
         _("The alert's assignee was changed."),
     )
@@ -406,17 +396,12 @@ def alert_assign(request: HttpRequest, scope: AuditorScope, alert_id: int) -> Ht
 @auditor_required
 def alert_note(request: HttpRequest, scope: AuditorScope, alert_id: int) -> HttpResponse:
     """Add a note to the alert (kept off the ledger)."""
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        selectors_alert_or_404(scope, alert_id)
-        _form_error(request, form)
-        return _after_post(request, alert_id)
-    return _triage_call(
+    return _triage_post(
         request,
+        scope,
         alert_id,
-        lambda: services.alert_note(
-            user=request.user, alert_id=alert_id, text=form.cleaned_data["text"]
-        ),
+        NoteForm(request.POST),
+        lambda data: services.alert_note(user=request.user, alert_id=alert_id, text=data["text"]),
         _("The note was added."),
     )
 

@@ -88,6 +88,18 @@ def home(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
     )
 
 
+def purpose_page(
+    request: HttpRequest, scope: AuditorScope, what: str, offered: str = ""
+) -> HttpResponse:
+    """The form that asks the purpose of a look before a person's records are shown (what:
+    what the look is at; offered: the purpose selected to begin with)."""
+    return render(
+        request,
+        "dashboard/purpose.html",
+        _context(request, scope, form=PurposeForm(initial={"purpose": offered}), what=what),
+    )
+
+
 # --- entries --------------------------------------------------------------------------------
 
 
@@ -300,11 +312,14 @@ def entries_csv(request: HttpRequest, scope: AuditorScope) -> HttpResponseBase:
     except NotAllowed as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     rows = selectors.iter_export(selectors.entries_matching(scope, filters))
-    response = StreamingHttpResponse(
-        _csv_lines(scope, rows), content_type="text/csv; charset=utf-8"
-    )
+    return csv_response(_csv_lines(scope, rows), "entries")
+
+
+def csv_response(lines: Iterator[str], name: str) -> StreamingHttpResponse:
+    """lines streamed as a CSV download named yaritori-<name>-<time>.csv."""
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="yaritori-entries-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="yaritori-{name}-{stamp}.csv"'
     return response
 
 
@@ -344,15 +359,8 @@ def entry(request: HttpRequest, scope: AuditorScope, seq: int) -> HttpResponse:
     try:
         facts = services.entry_view(user=request.user, seq=seq, purpose=purpose)
     except services.PurposeRequired:
-        return render(
-            request,
-            "dashboard/purpose.html",
-            _context(
-                request,
-                scope,
-                form=PurposeForm(),
-                what=_("Log entry #%(seq)s is about a person.") % {"seq": seq},
-            ),
+        return purpose_page(
+            request, scope, _("Log entry #%(seq)s is about a person.") % {"seq": seq}
         )
     except services.EntryGone:
         return render(request, "dashboard/gone.html", _context(request, scope), status=410)
@@ -615,15 +623,10 @@ def staff(request: HttpRequest, scope: AuditorScope, pseudonym: str) -> HttpResp
     try:
         member = services.staff_view(user=request.user, pseudonym=pseudonym, purpose=purpose)
     except services.PurposeRequired:
-        return render(
+        return purpose_page(
             request,
-            "dashboard/purpose.html",
-            _context(
-                request,
-                scope,
-                form=PurposeForm(),
-                what=_("The activity of staff member %(pseudonym)s.") % {"pseudonym": pseudonym},
-            ),
+            scope,
+            _("The activity of staff member %(pseudonym)s.") % {"pseudonym": pseudonym},
         )
     if member is None and not scope.national:
         raise Http404(_("No such staff member."))

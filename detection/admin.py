@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from audit.admin import ReadOnlyAdmin
 from detection.models import Alert, AlertEntry, AlertNote, RuleSetting, WatchlistEntry
 from detection.rules import RULES
 
@@ -45,20 +46,11 @@ class AlertNoteInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
+class _ReadOnlyAdmin(ReadOnlyAdmin):
     """Lists and shows rows, changes none; says where the change is made instead."""
 
     dashboard_url = "/audit/"
     dashboard_text = ""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
