@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from agencies.templatetags.bilingual import pick_language
 from dashboard import events
 from dashboard.access import AuditorScope, NotAllowed, require_scope
 from dashboard.alert_selectors import LinkedEntries, alert_in_scope, assignees_for, linked_entries
@@ -171,7 +172,11 @@ def alerts_bulk(*, user: Any, alert_ids: Iterable[int], action: str, reason: str
             try:
                 detection.alert_transition(alert=alert, status=status, actor=user, reason=reason)
             except detection.DetectionError as exc:
-                raise detection.DetectionError(f"#{alert.pk}: {exc}") from None
+                # Which alert stopped the batch, in both languages like the message itself.
+                ja, en = pick_language(exc, "ja"), pick_language(exc, "en")
+                raise detection.DetectionError(
+                    f"警報 #{alert.pk}：{ja} (Alert #{alert.pk}: {en})"
+                ) from None
         changed += 1
     return changed
 

@@ -362,10 +362,13 @@ def test_a_bulk_action_is_all_or_nothing(clients, alerts, officer):
     alerts_bulk(user=officer, alert_ids=[alerts.city.pk], action="investigate")
     Alert.objects.filter(pk=alerts.city.pk).update(status="confirmed")
     before = ledger_count("detection.alert_triaged")
-    clients.national.post(
+    refused = clients.national.post(
         "/audit/alerts/bulk/",
         {"action": "dismiss", "reason": "other", "alerts": [alerts.neighbour.pk, alerts.city.pk]},
+        follow=True,
     )
+    (message,) = [str(m) for m in refused.context["messages"]]
+    assert message.startswith(f"警報 #{alerts.city.pk}：")
     assert ledger_count("detection.alert_triaged") == before
     assert Alert.objects.get(pk=alerts.neighbour.pk).status == "new"
     # One alert out of the officer's scope: 404, and the officer's own alert unchanged too.
