@@ -1,9 +1,10 @@
-"""manage.py bench dashboard: the auditors' entry search on a large log.
+"""manage.py bench dashboard: the auditors' entry search and alert queue on a large log.
 
 A log of `size` entries of a realistic mix (20 organisations, 40 requesting institutions, 50
 staff members, 250,000 residents of whom one has `records` entries, cases of about 17
 entries, outcomes in the demo's proportions, 0.2 % 不開示, two years), sequenced by the real
-sequencer and indexed by the real indexer; then each kind of search, through Django's whole
+sequencer and indexed by the real indexer, with 10,000 alerts linked to its entries; then
+each kind of search and the alert queue with a few filters, through Django's whole
 stack in this process (test client: middleware, session, view, ledger entry of the look,
 template), as a national auditor and as a privacy officer. Figures for docs/benchmarks.md;
 never a test.
@@ -45,7 +46,8 @@ from bench.ledger import percentile
 from core.db import insert_rows
 from dashboard.indexer import index_all, indexed_up_to
 from dashboard.services import privacy_officer_appoint
-from detection.models import PrivacyOfficer
+from detection.models import Alert, AlertEntry, AlertStatus, DismissReason, PrivacyOfficer
+from detection.rules import RULES
 
 Say = Callable[[str], None]
 TARGET_MS = 150.0
@@ -54,6 +56,7 @@ INSTITUTIONS_PER_ORG = 2
 PROVIDERS = 10
 STAFF = 50
 RESIDENTS = 250_000
+ALERTS = 10_000
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 # The demo's proportions of outcomes (docs/domain.md): most answers are "no record".
 _OUTCOMES = ["provided"] * 56 + ["not_found"] * 40 + ["held"] * 2 + ["refused"] * 2
@@ -209,6 +212,75 @@ def build(*, size: int, records: int, say: Say) -> BenchLog:
     )
 
 
+def alerts_build(log: BenchLog, *, count: int = ALERTS, say: Say) -> None:
+    """ALERTS alerts over the log's two years, each linked to 1-5 of the log's entries (of its
+    requesting organisation's staff where the sample has one): every rule, the requesting
+    organisations, the staff pseudonyms of the log, 0.5 % restricted, statuses as a queue
+    that is worked (60 % new, 20 % investigating, 5 % confirmed, 15 % dismissed). Kept with
+    --keep: built once."""
+    if Alert.objects.count() >= count:
+        return
+    started = time.perf_counter()
+    rng = random.Random(count)  # noqa: S311 - synthetic data
+    rules = list(RULES.values())
+    organizations = {o.code: o.pk for o in Organization.objects.all()}
+    sample = list(
+        LedgerEntry.objects.order_by("seq").values_list(
+            "seq", "intake__created_at", "intake__leaf"
+        )[:: max(1, log.size // 50_000)]
+    )
+    statuses = (
+        [AlertStatus.NEW] * 60
+        + [AlertStatus.INVESTIGATING] * 20
+        + [AlertStatus.CONFIRMED] * 5
+        + [AlertStatus.DISMISSED] * 15
+    )
+    alerts, links = [], []
+    for n in range(count):
+        seq, at, leaf = sample[rng.randrange(len(sample))]
+        fields = json.loads(leaf)
+        rule = rules[n % len(rules)]
+        status = rng.choice(statuses)
+        entries = sorted(
+            {seq} | {sample[rng.randrange(len(sample))][0] for _ in range(rng.randrange(5))}
+        )
+        alerts.append(
+            Alert(
+                rule=rule.code,
+                family=rule.family,
+                severity=rule.severity,
+                status=status,
+                dismiss_reason=DismissReason.FALSE_POSITIVE
+                if status == AlertStatus.DISMISSED
+                else "",
+                organization_id=organizations.get(fields["requester"][:6]),
+                staff_pseudonym=fields["staff"],
+                subject=fields.get("subject", ""),
+                restricted=rng.random() < 0.005,
+                day=timezone.localtime(at).date(),
+                dedupe_key=f"bench-{n}",
+                first_at=at,
+                last_at=at,
+                entry_count=len(entries),
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        links.append([(s, at) for s in entries])
+    Alert.objects.bulk_create(alerts, batch_size=2000)
+    AlertEntry.objects.bulk_create(
+        [
+            AlertEntry(alert=alert, seq=s, at=at, linked_at=at)
+            for alert, linked in zip(alerts, links, strict=True)
+            for s, at in linked
+        ],
+        batch_size=5000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    say(f"built {count} alerts in {time.perf_counter() - started:.0f} s")
+
+
 def _clients(log: BenchLog) -> tuple[Client, Client]:
     users = get_user_model().objects
     national, _ = users.get_or_create(username="bench.auditor")
@@ -225,6 +297,10 @@ def _clients(log: BenchLog) -> tuple[Client, Client]:
         client.force_login(user)
         clients.append(client)
     return clients[0], clients[1]
+
+
+def _days_ago(days: int) -> str:
+    return (timezone.localdate() - dt.timedelta(days=days)).isoformat()
 
 
 def _timed(get: Callable[[], int], samples: int, ok: tuple[int, ...] = (200,)) -> list[float]:
@@ -252,8 +328,10 @@ def _line(label: str, times: list[float], target: float | None = TARGET_MS) -> s
 
 
 def bench_dashboard(*, size: int, records: int, samples: int, say: Say) -> dict[str, float]:
-    """Build the log, then time every kind of entry search; returns the p95 of each."""
+    """Build the log (and its alerts), then time every kind of entry search and the alert
+    queue; returns the p95 of each."""
     log = build(size=size, records=records, say=say)
+    alerts_build(log, say=say)
     national, officer = _clients(log)
     top = indexed_up_to() or 0
     say(
@@ -322,8 +400,39 @@ def bench_dashboard(*, size: int, records: int, samples: int, say: Say) -> dict[
             (200,),
         ),
     }
+    org_rule = "behaviour.volume"
+    queue: dict[str, tuple[Client, Callable[[], str], tuple[int, ...]]] = {
+        "alert queue, newest 50, no filter": (national, lambda: "/audit/alerts/", (200,)),
+        "alert queue: new alerts": (national, lambda: "/audit/alerts/?status=new", (200,)),
+        "alert queue: high severity, new": (
+            national,
+            lambda: "/audit/alerts/?severity=high&status=new",
+            (200,),
+        ),
+        "alert queue: one rule over a quarter": (
+            national,
+            lambda: f"/audit/alerts/?rule={org_rule}&date_from={_days_ago(90)}",
+            (200,),
+        ),
+        "alert queue: one organisation, investigating": (
+            national,
+            lambda: f"/audit/alerts/?organization={log.organization}&status=investigating",
+            (200,),
+        ),
+        "privacy officer: alert queue, no filter": (officer, lambda: "/audit/alerts/", (200,)),
+        "privacy officer: alert queue, new alerts": (
+            officer,
+            lambda: "/audit/alerts/?status=new",
+            (200,),
+        ),
+        "privacy officer: alert queue, one rule": (
+            officer,
+            lambda: f"/audit/alerts/?rule={org_rule}",
+            (200,),
+        ),
+    }
     figures: dict[str, float] = {}
-    for group, target_ms in ((searches, TARGET_MS), (others, None)):
+    for group, target_ms in ((searches, TARGET_MS), (queue, TARGET_MS), (others, None)):
         for label, (client, url, ok) in group.items():
             client.get(url())  # warm the path once
 

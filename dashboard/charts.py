@@ -168,7 +168,7 @@ def stacked_bars(
 class Bar:
     label: str
     code: str
-    value: int
+    value: float  # a count, or a rate
     y: float
     width: float
     text_y: float
@@ -193,7 +193,7 @@ def horizontal_bars(
     chart_id: str,
     title: str,
     description: str,
-    rows: Sequence[tuple[str, str, int]],
+    rows: Sequence[tuple[str, str, float]],
     width: int = 760,
     label_width: int = 300,
     row_height: int = 26,

@@ -13,6 +13,7 @@ from agencies.events import ACTOR as CHANGE_ACTOR
 from agencies.events import ORGANIZATION
 from agencies.network.events import STAFF
 from audit.entries import BOOLEAN, register_event, text
+from detection.events import ALERT
 
 # Who looked: the auditor's actor pseudonym (agencies.events.actor_pseudonym), a staff
 # pseudonym for a privacy officer who is staff, "AU..." otherwise. Never "system".
@@ -32,6 +33,7 @@ VIEW_SUBJECT = "subject_search"  # the entries of one subject (a search by pseud
 VIEW_STAFF = "staff"  # a staff member's activity (staff: the pseudonym)
 VIEW_ENQUIRY = "enquiry"  # a resident's enquiry, with the record it is about
 VIEW_EXPORT = "export"  # a CSV of entries (subject or staff when filtered by one)
+VIEW_ALERT = "alert"  # an alert's linked entries about the subject (alert: its number)
 
 register_event(
     AUDIT_VIEW,
@@ -43,10 +45,12 @@ register_event(
         "staff": STAFF,
         "organization": ORGANIZATION,
         "nondisclosure": BOOLEAN,
+        "alert": ALERT,
     },
     required=("actor", "view", "purpose"),
     summary="監査担当による閲覧: an auditor (actor) looked at the subject's records, or at a staff "
-    "member's activity (staff), for a stated purpose; organization is the privacy officer's "
+    "member's activity (staff), for a stated purpose; alert is the alert whose entries "
+    "were looked at; organization is the privacy officer's "
     "organisation whose entries they were; nondisclosure is true when the entry looked at is "
     "itself 不開示, so the look is hidden wherever that entry is",
 )

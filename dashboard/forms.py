@@ -20,6 +20,22 @@ _SUBJECT = re.compile(r"SJ[A-Z2-7]{24}")
 _STAFF = re.compile(r"ST[0-9A-F]{16}")
 
 
+def clean_staff_pseudonym(value: str) -> str:
+    """value as a staff pseudonym (upper case), "" for none; ValidationError otherwise."""
+    value = value.strip().upper()
+    if value and not _STAFF.fullmatch(value):
+        raise forms.ValidationError(_("A staff pseudonym is ST and 16 hexadecimal digits."))
+    return value
+
+
+def clean_subject_pseudonym(value: str) -> str:
+    """value as a subject pseudonym (upper case), "" for none; ValidationError otherwise."""
+    value = value.strip().upper()
+    if value and not _SUBJECT.fullmatch(value):
+        raise forms.ValidationError(_("A subject pseudonym is SJ and 24 letters or digits."))
+    return value
+
+
 def _purpose_choices() -> list[tuple[str, str]]:
     return [
         ("", str(_("Choose…"))),
@@ -108,16 +124,10 @@ class EntrySearchForm(forms.Form):
             del self.fields["nondisclosure"]
 
     def clean_staff(self) -> str:
-        value = self.cleaned_data["staff"].strip().upper()
-        if value and not _STAFF.fullmatch(value):
-            raise forms.ValidationError(_("A staff pseudonym is ST and 16 hexadecimal digits."))
-        return str(value)
+        return clean_staff_pseudonym(self.cleaned_data["staff"])
 
     def clean_subject(self) -> str:
-        value = self.cleaned_data["subject"].strip().upper()
-        if value and not _SUBJECT.fullmatch(value):
-            raise forms.ValidationError(_("A subject pseudonym is SJ and 24 letters or digits."))
-        return str(value)
+        return clean_subject_pseudonym(self.cleaned_data["subject"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -23,7 +23,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from agencies.models import StaffMember
+from agencies.models import Organization, StaffMember
 from audit.ledger import intake_for_key, latest_checkpoint, retention_cutoff
 from audit.models import Checkpoint, LedgerEntry, WitnessCosignature
 from audit.selectors import oldest_pending_intake
@@ -523,6 +523,11 @@ def organizations_by_volume(
     for code, n in top_counts(scope, "requester", days=days, limit=100_000):
         totals[orgs.get(code, code)] += n
     return sorted(totals.items(), key=lambda p: (-p[1], p[0]))[:limit]
+
+
+def organization_names(codes: list[str]) -> dict[str, str]:
+    """団体コード -> name of these organisations."""
+    return dict(Organization.objects.filter(code__in=codes).values_list("code", "name"))
 
 
 # --- staff drill-down --------------------------------------------------------------------

@@ -71,10 +71,13 @@ def _record_view(
     staff: str = "",
     organizations: frozenset[str] | None = None,
     nondisclosure: bool = False,
+    alert: int | None = None,
 ) -> None:
     fields: dict[str, object] = {"actor": scope.actor, "view": view, "purpose": purpose}
     if record is not None:
         fields["record"] = str(record)
+    if alert is not None:
+        fields["alert"] = str(alert)
     if staff:
         fields["staff"] = staff
     organization = scope.organization_for(organizations)

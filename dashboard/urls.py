@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dashboard import nav, views
+from dashboard import alert_views, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -24,6 +24,22 @@ urlpatterns = [
     path("staff/<str:pseudonym>/reveal/", views.staff_reveal, name="staff-reveal"),
 ]
 
-# The alert queue of misuse detection (issue 16) mounts here when it exists (dashboard.nav).
-if nav.alerts_available():
-    urlpatterns += nav.alerts_module().urlpatterns
+# The alert queue of misuse detection (issue 16): triage, rules and the watchlist.
+urlpatterns += [
+    path("alerts/", alert_views.alerts, name="alerts"),
+    path("alerts.csv", alert_views.alerts_csv, name="alerts-csv"),
+    path("alerts/bulk/", alert_views.alerts_bulk, name="alerts-bulk"),
+    path("alerts/<int:alert_id>/", alert_views.alert, name="alert"),
+    path("alerts/<int:alert_id>/status/", alert_views.alert_status, name="alert-status"),
+    path("alerts/<int:alert_id>/assign/", alert_views.alert_assign, name="alert-assign"),
+    path("alerts/<int:alert_id>/notes/", alert_views.alert_note, name="alert-note"),
+    path("alerts/rules/", alert_views.rules, name="alert-rules"),
+    path("alerts/rules/<str:code>/", alert_views.rule_update, name="alert-rule"),
+    path("alerts/watchlist/", alert_views.watchlist, name="alert-watchlist"),
+    path("alerts/watchlist/add/", alert_views.watchlist_add, name="alert-watchlist-add"),
+    path(
+        "alerts/watchlist/<int:entry_id>/remove/",
+        alert_views.watchlist_remove,
+        name="alert-watchlist-remove",
+    ),
+]

@@ -34,7 +34,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import LinkageRequest
 from audit.ledger import EntryExpired, LedgerError, receipt_for
-from dashboard import charts, nav, selectors, services
+from dashboard import alert_display, alert_selectors, charts, nav, selectors, services
 from dashboard.access import AuditorScope, NotAllowed, auditor_required
 from dashboard.charts import OUTCOME_STYLE, Series
 from dashboard.display import event_summary, fact_rows, fields_for
@@ -83,7 +83,20 @@ def home(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
             scope,
             status=status,
             open_enquiries=selectors.open_enquiry_count(scope),
+            new_alerts=alert_selectors.new_alert_count(scope),
         ),
+    )
+
+
+def purpose_page(
+    request: HttpRequest, scope: AuditorScope, what: str, offered: str = ""
+) -> HttpResponse:
+    """The form that asks the purpose of a look before a person's records are shown (what:
+    what the look is at; offered: the purpose selected to begin with)."""
+    return render(
+        request,
+        "dashboard/purpose.html",
+        _context(request, scope, form=PurposeForm(initial={"purpose": offered}), what=what),
     )
 
 
@@ -299,11 +312,14 @@ def entries_csv(request: HttpRequest, scope: AuditorScope) -> HttpResponseBase:
     except NotAllowed as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     rows = selectors.iter_export(selectors.entries_matching(scope, filters))
-    response = StreamingHttpResponse(
-        _csv_lines(scope, rows), content_type="text/csv; charset=utf-8"
-    )
+    return csv_response(_csv_lines(scope, rows), "entries")
+
+
+def csv_response(lines: Iterator[str], name: str) -> StreamingHttpResponse:
+    """lines streamed as a CSV download named yaritori-<name>-<time>.csv."""
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="yaritori-entries-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="yaritori-{name}-{stamp}.csv"'
     return response
 
 
@@ -343,15 +359,8 @@ def entry(request: HttpRequest, scope: AuditorScope, seq: int) -> HttpResponse:
     try:
         facts = services.entry_view(user=request.user, seq=seq, purpose=purpose)
     except services.PurposeRequired:
-        return render(
-            request,
-            "dashboard/purpose.html",
-            _context(
-                request,
-                scope,
-                form=PurposeForm(),
-                what=_("Log entry #%(seq)s is about a person.") % {"seq": seq},
-            ),
+        return purpose_page(
+            request, scope, _("Log entry #%(seq)s is about a person.") % {"seq": seq}
         )
     except services.EntryGone:
         return render(request, "dashboard/gone.html", _context(request, scope), status=410)
@@ -569,7 +578,7 @@ def charts_page(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
     affairs = selectors.top_counts(scope, "affair", days=days)
     items = selectors.top_counts(scope, "item", days=days)
     orgs = selectors.organizations_by_volume(scope, days=days)
-    org_names = _organization_names([c for c, _ in orgs])
+    org_names = selectors.organization_names([c for c, _ in orgs])
     return render(
         request,
         "dashboard/charts.html",
@@ -598,15 +607,9 @@ def charts_page(request: HttpRequest, scope: AuditorScope) -> HttpResponse:
                 description=_("Horizontal bars, largest first, each labelled with its count."),
                 rows=[(org_names.get(code, code), code, n) for code, n in orgs],
             ),
-            alert_charts=nav.alert_charts(scope),
+            alerts=alert_display.alert_charts(scope, days=days),
         ),
     )
-
-
-def _organization_names(codes: list[str]) -> dict[str, str]:
-    from agencies.models import Organization
-
-    return dict(Organization.objects.filter(code__in=codes).values_list("code", "name"))
 
 
 # --- staff drill-down -----------------------------------------------------------------------
@@ -620,15 +623,10 @@ def staff(request: HttpRequest, scope: AuditorScope, pseudonym: str) -> HttpResp
     try:
         member = services.staff_view(user=request.user, pseudonym=pseudonym, purpose=purpose)
     except services.PurposeRequired:
-        return render(
+        return purpose_page(
             request,
-            "dashboard/purpose.html",
-            _context(
-                request,
-                scope,
-                form=PurposeForm(),
-                what=_("The activity of staff member %(pseudonym)s.") % {"pseudonym": pseudonym},
-            ),
+            scope,
+            _("The activity of staff member %(pseudonym)s.") % {"pseudonym": pseudonym},
         )
     if member is None and not scope.national:
         raise Http404(_("No such staff member."))
@@ -673,6 +671,9 @@ def staff(request: HttpRequest, scope: AuditorScope, pseudonym: str) -> HttpResp
             ],
             outcomes=[(outcome_label(o), n) for o, n in sorted(activity.outcomes.items())],
             recent=_rows(activity.recent, names, purpose_or_none(purpose) or ""),
+            alerts=alert_display.alert_rows(
+                alert_selectors.staff_alerts(scope, pseudonym), purpose_or_none(purpose) or ""
+            ),
             can_reveal=can_reveal,
             reveal=reveal,
             reveal_form=RevealForm(),

@@ -4,10 +4,10 @@ daily digest per organisation, composed here and delivered through the one outbo
 twice.
 
 What a mail may hold: rule codes and titles, counts, staff and subject pseudonyms, times, and
-links to the alert's page (the dashboard's /audit/alerts/<id>/, and the admin's until that
-exists). Never a My Number or a resident's name. An alert about a person protected from
-disclosure (不開示) goes to the national auditors only; no mail to a requesting organisation,
-immediate or digest, counts or mentions one.
+links to the alert's page on the auditors' dashboard (/audit/alerts/<id>/). Never a My Number
+or a resident's name. An alert about a person protected from disclosure (不開示) goes to the
+national auditors only; no mail to a requesting organisation, immediate or digest, counts or
+mentions one.
 """
 
 from __future__ import annotations
@@ -75,7 +75,6 @@ def compose_alert(alert: Alert, *, language: str) -> Message:
         "first_at": _local(alert.first_at),
         "last_at": _local(alert.last_at),
         "alert_url": _url(alert.get_absolute_url()),
-        "admin_url": _url(alert.get_admin_url()),
     }
     with translation.override(language):
         subject = render_to_string("detection/mail/alert_subject.txt", context).strip()
@@ -138,7 +137,6 @@ def compose_digest(
             "alert": a,
             "title": rule_title(RULES[a.rule], language),
             "url": _url(a.get_absolute_url()),
-            "admin_url": _url(a.get_admin_url()),
         }
         for a in alerts[:DIGEST_LIST_LIMIT]
     ]
@@ -153,7 +151,6 @@ def compose_digest(
         "more": max(0, len(alerts) - DIGEST_LIST_LIMIT),
         "open_count": open_count,
         "alerts_url": _url("/audit/alerts/"),
-        "admin_url": _url("/admin/detection/alert/"),
     }
     with translation.override(language):
         subject = render_to_string("detection/mail/digest_subject.txt", context).strip()

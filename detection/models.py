@@ -364,9 +364,19 @@ class Alert(models.Model):
                 name="detection_alert_dismissed_has_reason",
             )
         ]
+        # The dashboard's queue lists alerts newest first, filtered by any of these.
         indexes = [
             models.Index(fields=["organization", "created_at"], name="detection_alert_org"),
             models.Index(fields=["status", "created_at"], name="detection_alert_status"),
+            models.Index(fields=["created_at"], name="detection_alert_created"),
+            models.Index(fields=["rule", "created_at"], name="detection_alert_rule"),
+            models.Index(fields=["severity", "created_at"], name="detection_alert_severity"),
+            models.Index(fields=["day"], name="detection_alert_day"),
+            models.Index(
+                fields=["staff_pseudonym", "created_at"],
+                name="detection_alert_staff",
+                condition=~Q(staff_pseudonym=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -375,10 +385,6 @@ class Alert(models.Model):
     def get_absolute_url(self) -> str:
         """The auditors' page of this alert (the dashboard's /audit/alerts/<id>/)."""
         return f"/audit/alerts/{self.pk}/"
-
-    def get_admin_url(self) -> str:
-        """The alert in the admin, until the dashboard's page exists."""
-        return f"/admin/detection/alert/{self.pk}/change/"
 
 
 class AlertEntry(models.Model):
