@@ -307,7 +307,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 # Misuse detection: how often beat starts a scan (seconds; entry-to-alert delay is about this
 # plus the sequencer's pace), and where mails link to.
 DETECTION_SCAN_INTERVAL = env.float("DETECTION_SCAN_INTERVAL", default=2.0)
-DETECTION_BASE_URL = env.str("DETECTION_BASE_URL", default="http://127.0.0.1:8000")
+AUDIT_BASE_URL = env.str("AUDIT_BASE_URL", default="http://127.0.0.1:8000")
 DETECTION_DIGEST_HOUR = env.int("DETECTION_DIGEST_HOUR", default=8)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # The demo's own witness; a real deployment runs witnesses elsewhere (docs/deploy.md).

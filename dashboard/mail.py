@@ -25,7 +25,7 @@ def auditor_addresses() -> list[tuple[int, str]]:
 def mail_auditors(*, kind: str, key: str, subject: str, body: str) -> int:
     """Queue one mail to each national auditor, in the caller's transaction (sent after its
     commit); key makes the same alarm stored once per auditor. Returns how many were queued."""
-    link = f"{settings.PORTAL_BASE_URL.rstrip('/')}/audit/integrity/"
+    link = f"{settings.AUDIT_BASE_URL.rstrip('/')}/audit/integrity/"
     queued = 0
     for user_id, address in auditor_addresses():
         outbox_enqueue(

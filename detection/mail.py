@@ -48,7 +48,7 @@ class Message:
 
 
 def _url(path: str) -> str:
-    return settings.DETECTION_BASE_URL.rstrip("/") + path
+    return settings.AUDIT_BASE_URL.rstrip("/") + path
 
 
 def rule_title(rule: Rule, language: str) -> str:

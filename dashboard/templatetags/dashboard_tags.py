@@ -22,7 +22,7 @@ def duration_text(value: dt.timedelta | None) -> str:
     if seconds < 1:
         return _("%(n)d ms") % {"n": round(seconds * 1000)}
     if seconds < 10:
-        return _("%(n).1f s") % {"n": seconds}
+        return _("%(n)s s") % {"n": f"{seconds:.1f}"}
     whole = int(seconds)
     if whole < 60:
         return _("%(n)d s") % {"n": whole}
