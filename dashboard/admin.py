@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import ReadOnlyAdmin
 from dashboard.models import (
     IdentityReveal,
     VerificationRun,
@@ -44,31 +45,20 @@ class PrivacyOfficerAdmin(admin.ModelAdmin):
     def end_roles(self, request: HttpRequest, queryset: QuerySet[PrivacyOfficer]) -> None:
         for officer in queryset.filter(ended_at__isnull=True):
             privacy_officer_end(actor=request.user, officer=officer)
-        messages.success(request, "終了しました (Ended).")
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        messages.success(request, _("Ended."))
 
 
 @admin.register(VerificationRun)
-class VerificationRunAdmin(ReadOnly):
+class VerificationRunAdmin(ReadOnlyAdmin):
     list_display = ("pk", "status", "requested_at", "started_at", "finished_at", "size")
     list_filter = ("status",)
 
 
 @admin.register(WitnessRefusalRecord)
-class WitnessRefusalAdmin(ReadOnly):
+class WitnessRefusalAdmin(ReadOnlyAdmin):
     list_display = ("witness", "size", "occurred_at")
 
 
 @admin.register(IdentityReveal)
-class IdentityRevealAdmin(ReadOnly):
+class IdentityRevealAdmin(ReadOnlyAdmin):
     list_display = ("revealed_at", "officer", "organization", "staff", "reason")

@@ -461,8 +461,15 @@ def enquiry_answer(
     enquiry.status = EnquiryStatus.ANSWERED
     enquiry.answered_at = moment
     enquiry.save(update_fields=["answer", "status", "answered_at"])
+    _record_enquiry(events.ENQUIRY_ANSWER, enquiry, actor=actor, moment=moment)
+    notice_add(person=enquiry.person, kind=NoticeKind.ENQUIRY_ANSWERED, now=moment)
+    return enquiry
+
+
+def _record_enquiry(event_type: str, enquiry: Enquiry, *, actor: str, moment: dt.datetime) -> None:
+    """The ledger entry of an auditor's step on an enquiry, about its resident (never its text)."""
     ledger_append(
-        event_type=events.ENQUIRY_ANSWER,
+        event_type=event_type,
         fields={
             "enquiry": str(enquiry.public_id),
             "record": str(enquiry.intake_id),
@@ -471,8 +478,6 @@ def enquiry_answer(
         subject=pseudonym(enquiry.person),
         moment=moment,
     )
-    notice_add(person=enquiry.person, kind=NoticeKind.ENQUIRY_ANSWERED, now=moment)
-    return enquiry
 
 
 @transaction.atomic
@@ -488,14 +493,5 @@ def enquiry_close(
     enquiry.status = EnquiryStatus.CLOSED
     enquiry.closed_at = moment
     enquiry.save(update_fields=["status", "closed_at"])
-    ledger_append(
-        event_type=events.ENQUIRY_CLOSE,
-        fields={
-            "enquiry": str(enquiry.public_id),
-            "record": str(enquiry.intake_id),
-            "actor": actor,
-        },
-        subject=pseudonym(enquiry.person),
-        moment=moment,
-    )
+    _record_enquiry(events.ENQUIRY_CLOSE, enquiry, actor=actor, moment=moment)
     return enquiry
