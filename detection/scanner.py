@@ -32,8 +32,16 @@ from core.db import insert_rows
 from detection import engine
 from detection.engine import Context, Finding, Request, Seen
 from detection.mail import alert_mails_enqueue
-from detection.models import Access, Alert, AlertEntry, LedgerFact, ScanWatermark, StaffDay
-from detection.rules import RULES, GroupBy
+from detection.models import (
+    Access,
+    Alert,
+    AlertEntry,
+    AlertStatus,
+    LedgerFact,
+    ScanWatermark,
+    StaffDay,
+)
+from detection.rules import RULES, GroupBy, Severity
 from detection.selectors import (
     OfficerBook,
     StaffDirectory,
@@ -395,15 +403,19 @@ def _context(requests: list[Request], session: ScanSession) -> Context:
         {r.staff.department_id for r in joined if r.staff},
         between=(min(r.at for r in requests), max(r.at for r in requests)),
     )
+    # (person, case reference, department) of every membership read: whether a named case
+    # is among the subject's, in one look-up per request.
+    member_keys = {
+        (person_id, m.reference, m.department_id)
+        for person_id, cases in member_of.items()
+        for m in cases
+    }
     named = {
         (r.staff.institution_id, r.case_ref)
         for r in requests
         if r.staff is not None
         and r.case_ref
-        and not any(
-            m.reference == r.case_ref and m.department_id == r.staff.department_id
-            for m in member_of.get(r.person.id if r.person else 0, ())
-        )
+        and (r.person.id if r.person else 0, r.case_ref, r.staff.department_id) not in member_keys
     }
     return Context(
         directory=session.directory,
@@ -789,6 +801,28 @@ def dedupe_key(finding: Finding) -> str:
     )
 
 
+# The columns of a new alert, in insert_rows' order (_record).
+_ALERT_COLUMNS = (
+    "rule",
+    "family",
+    "severity",
+    "status",
+    "dismiss_reason",
+    "organization",
+    "staff",
+    "staff_pseudonym",
+    "subject",
+    "restricted",
+    "day",
+    "dedupe_key",
+    "first_at",
+    "last_at",
+    "entry_count",
+    "created_at",
+    "updated_at",
+)
+
+
 def _record(findings: list[Finding]) -> tuple[int, int]:
     """Open or extend the alerts of these findings and link their entries; queue the
     immediate mails of newly opened high-severity alerts. Returns (opened, links added)."""
@@ -798,45 +832,58 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
     by_key: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_key[dedupe_key(finding)].append(finding)
-    alerts = {a.dedupe_key: a for a in Alert.objects.filter(dedupe_key__any_of=list(by_key))}
-    counted_before = sum(a.entry_count for a in alerts.values())
-    new: list[Alert] = []
+    alert_ids: dict[str, int] = {}
+    counted_before = 0
+    for key, pk, count in Alert.objects.filter(dedupe_key__any_of=list(by_key)).values_list(
+        "dedupe_key", "pk", "entry_count"
+    ):
+        alert_ids[key] = pk
+        counted_before += count
+    # New alerts as rows (the model's defaults spelled out): the ORM's bulk_create compiles
+    # a placeholder per value, which cost more than the rest of this function.
+    new_keys: list[str] = []
+    rows: list[tuple[object, ...]] = []
     for key, group in by_key.items():
-        if key in alerts:
+        if key in alert_ids:
             continue
         f = group[0]
         rule = RULES[f.rule]
         ats = [at for g in group for _, at in g.rows]
         per_staff = rule.group_by != GroupBy.SUBJECT
-        alert = Alert(
-            rule=rule.code,
-            family=rule.family,
-            severity=rule.severity,
-            organization_id=f.organization_id,
-            staff_id=f.staff.id if f.staff and per_staff else None,
-            staff_pseudonym=f.staff.pseudonym if f.staff and per_staff else "",
-            subject=f.subject if rule.group_by != GroupBy.STAFF else "",
-            restricted=f.restricted,
-            day=f.day,
-            dedupe_key=key,
-            first_at=min(ats),
-            last_at=max(ats),
-            created_at=now,
-            updated_at=now,
+        new_keys.append(key)
+        rows.append(
+            (  # choices as their plain values: the driver would write an enum's name
+                rule.code,
+                str(rule.family),
+                str(rule.severity),
+                str(AlertStatus.NEW),
+                "",
+                f.organization_id,
+                f.staff.id if f.staff and per_staff else None,
+                f.staff.pseudonym if f.staff and per_staff else "",
+                f.subject if rule.group_by != GroupBy.STAFF else "",
+                f.restricted,
+                f.day,
+                key,
+                min(ats),
+                max(ats),
+                0,
+                now,
+                now,
+            )
         )
-        new.append(alert)
-        alerts[key] = alert
-    Alert.objects.bulk_create(new)
+    new_ids = insert_rows(Alert, _ALERT_COLUMNS, rows, return_ids=True) if rows else []
+    alert_ids.update(zip(new_keys, new_ids, strict=True))
     _link(
         {
-            (alerts[key].pk, seq): at
+            (alert_ids[key], seq): at
             for key, group in by_key.items()
             for f in group
             for seq, at in f.rows
         },
         now,
     )
-    touched = sorted(alerts[key].pk for key in by_key)
+    touched = sorted(alert_ids.values())
     # One statement recounts every touched alert from its links (a link is added only once).
     links = AlertEntry.objects.filter(alert_id=OuterRef("pk"))
     Alert.objects.filter(pk__any_of=touched).update(
@@ -846,12 +893,22 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
         updated_at=now,
     )
     counted = Alert.objects.filter(pk__any_of=touched).aggregate(n=Sum("entry_count"))["n"] or 0
-    high = [a.pk for a in new if a.severity == "high"]
+    high = [
+        (pk, row[5], row[9])  # organisation, restricted
+        for pk, row in zip(new_ids, rows, strict=True)
+        if row[2] == Severity.HIGH
+    ]
     if high:
         book = OfficerBook()
-        for alert in Alert.objects.filter(pk__any_of=high).select_related("organization"):
+        # Only alerts that someone is to be told about are read back as models.
+        told = [
+            pk
+            for pk, organization_id, restricted in high
+            if book.officers_for(organization_id=organization_id, restricted=restricted)
+        ]
+        for alert in Alert.objects.filter(pk__any_of=told).select_related("organization"):
             alert_mails_enqueue(alert=alert, book=book)
-    return len(new), counted - counted_before
+    return len(new_ids), counted - counted_before
 
 
 def _link(links: dict[tuple[int, int], dt.datetime], now: dt.datetime) -> None:
