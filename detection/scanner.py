@@ -841,7 +841,7 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
         counted_before += count
     # New alerts as rows (the model's defaults spelled out): the ORM's bulk_create compiles
     # a placeholder per value, which cost more than the rest of this function.
-    new_keys: list[str] = []
+    new: list[tuple[str, int | None, bool, bool]] = []  # key, organisation, restricted, high
     rows: list[tuple[object, ...]] = []
     for key, group in by_key.items():
         if key in alert_ids:
@@ -850,7 +850,7 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
         rule = RULES[f.rule]
         ats = [at for g in group for _, at in g.rows]
         per_staff = rule.group_by != GroupBy.SUBJECT
-        new_keys.append(key)
+        new.append((key, f.organization_id, f.restricted, rule.severity == Severity.HIGH))
         rows.append(
             (  # choices as their plain values: the driver would write an enum's name
                 rule.code,
@@ -873,7 +873,7 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
             )
         )
     new_ids = insert_rows(Alert, _ALERT_COLUMNS, rows, return_ids=True) if rows else []
-    alert_ids.update(zip(new_keys, new_ids, strict=True))
+    alert_ids.update((n[0], pk) for n, pk in zip(new, new_ids, strict=True))
     _link(
         {
             (alert_ids[key], seq): at
@@ -894,9 +894,7 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
     )
     counted = Alert.objects.filter(pk__any_of=touched).aggregate(n=Sum("entry_count"))["n"] or 0
     high = [
-        (pk, row[5], row[9])  # organisation, restricted
-        for pk, row in zip(new_ids, rows, strict=True)
-        if row[2] == Severity.HIGH
+        (pk, org, restricted) for (_, org, restricted, h), pk in zip(new, new_ids, strict=True) if h
     ]
     if high:
         book = OfficerBook()
