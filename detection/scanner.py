@@ -599,9 +599,10 @@ def _window_findings(
 _SLACK = dt.timedelta(seconds=1)
 
 # The rows of each subject that the subject windows (many_staff, repeat_subject) can fire on:
-# at least `least` rows of the subject within `span`, or of one staff member and the subject
-# within `span_staff` (necessary for either rule), and a request of this batch among them
-# (a finding needs one). The rules themselves then judge exactly these rows.
+# at least `least` requests about the subject within `span`, or `least_staff` within
+# `span_staff` (necessary for either rule: distinct staff members, or one staff member's
+# requests, are never more than the requests; both counts in one sort), and a request of
+# this batch among them (a finding needs one). The rules then judge exactly these rows.
 _SUBJECT_ROWS_SQL = """
 WITH near AS (
     SELECT seq, at, staff_id, subject, terminal, restricted FROM detection_access
@@ -610,7 +611,7 @@ WITH near AS (
     SELECT subject, seq, staff_id,
         count(*) OVER (PARTITION BY subject ORDER BY at
                        RANGE BETWEEN %(span)s PRECEDING AND CURRENT ROW) AS n,
-        count(*) OVER (PARTITION BY subject, staff_id ORDER BY at
+        count(*) OVER (PARTITION BY subject ORDER BY at
                        RANGE BETWEEN %(span_staff)s PRECEDING AND CURRENT ROW) AS n_staff
     FROM near
 ), hot AS (
