@@ -11,11 +11,13 @@ either twice. Entries are read through audit.entries.parse_leaf only.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -253,7 +255,7 @@ def scan_run(
     """
     session = session or ScanSession()
     ScanWatermark.objects.get_or_create(name=name)
-    with transaction.atomic():
+    with _collector_paused(), transaction.atomic():
         watermark = (
             ScanWatermark.objects.select_for_update(skip_locked=True).filter(name=name).first()
         )
@@ -275,6 +277,25 @@ def scan_run(
         watermark.scanned_at = timezone.now()
         watermark.save(update_fields=["last_seq", "entries", "scanned_at"])
         return ScanResult(batch.count, watermark.last_seq, opened, linked)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for a batch, resuming it after if it ran.
+
+    A batch makes a few hundred thousand objects (rows, records, requests) that live until
+    it ends and form no cycles: the collector would run some hundreds of times meanwhile and
+    scan them again each time (bench scan: 10-30 % of the scanner's CPU). Reference counting
+    frees them as before; anything cyclic waits for the collector's next run, after the batch.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def scan_until_caught_up(
