@@ -168,10 +168,12 @@ class EntryReader:
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detection-reader")
         self._pending: tuple[int, int, Future[Batch]] | None = None
+        self._started = False  # the pool makes its thread (and connection) on first use
 
     def start(self, after: int, limit: int, directory: StaffDirectory) -> None:
         """Begin reading at most `limit` entries after `after`."""
         self._drop()
+        self._started = True
         self._pending = (after, limit, self._pool.submit(_read_ahead, after, limit, directory))
 
     def take(self, after: int, limit: int) -> Batch | None:
@@ -197,7 +199,8 @@ class EntryReader:
     def close(self) -> None:
         """Stop reading ahead and close the thread's connection."""
         self._drop()
-        self._pool.submit(connections.close_all)
+        if self._started:
+            self._pool.submit(connections.close_all)  # in the thread: its own connection
         self._pool.shutdown(wait=True)
 
 
@@ -253,7 +256,6 @@ def scan_run(
     Returns busy (doing nothing) when another scanner holds the watermark. session lets a
     caller that runs many batches read what they share once.
     """
-    session = session or ScanSession()
     ScanWatermark.objects.get_or_create(name=name)
     with _collector_paused(), transaction.atomic():
         watermark = (
@@ -262,13 +264,16 @@ def scan_run(
         if watermark is None:
             return ScanResult(0, -1, busy=True)
         after = watermark.last_seq
-        batch = session.reader.take(after, max_batch) if session.reader else None
+        batch = session.reader.take(after, max_batch) if session and session.reader else None
         if batch is None:
             with connection.cursor() as cursor:
                 cursor.execute(_ENTRIES_SQL, [after, max_batch])
-                batch = _prepare(after, cursor.fetchall(), session.directory)
-        if not batch.count:
-            return ScanResult(0, after)
+                rows = cursor.fetchall()
+            if not rows:
+                return ScanResult(0, after)
+            session = session or ScanSession()
+            batch = _prepare(after, rows, session.directory)
+        assert session is not None  # a batch read ahead comes with its session
         if session.reader is not None and batch.count == max_batch:
             session.reader.start(batch.last_seq, max_batch, session.directory)
         opened, linked = _scan_batch(batch, session)
