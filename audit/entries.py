@@ -18,7 +18,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -35,6 +35,8 @@ EVENT_TYPE = re.compile(r"[a-z]+(\.[a-z_]+)+")
 _SUBJECT = re.compile(r"SJ[A-Z2-7]{24}")
 # A bare 12-digit value would look like a My Number: free-form references refuse any run.
 _TWELVE_DIGITS = re.compile(r"[0-9]{12}")
+# How many admitted values each field remembers (EntryField.admits).
+_ADMITTED_KEPT = 4096
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
@@ -50,14 +52,25 @@ class EntryField:
     pattern: re.Pattern[str] | None
     # Free-form references (a case's 受付番号) could carry a typed My Number by mistake.
     refuse_twelve_digits: bool = False
+    # Values found admitted lately. Most fields repeat a few values (codes, a clerk's
+    # pseudonym, a terminal), and detection checks every field of every entry it reads.
+    _admitted: set[str] = field(default_factory=set, compare=False, hash=False, repr=False)
 
     def admits(self, value: object) -> bool:
         """Whether value is of this field's form."""
         if self.pattern is None:
             return isinstance(value, bool)
+        if type(value) is str and value in self._admitted:
+            return True
         if not isinstance(value, str) or not self.pattern.fullmatch(value):
             return False
-        return not (self.refuse_twelve_digits and _TWELVE_DIGITS.search(value))
+        if self.refuse_twelve_digits and _TWELVE_DIGITS.search(value):
+            return False
+        if type(value) is str:
+            if len(self._admitted) >= _ADMITTED_KEPT:
+                self._admitted.clear()  # values of other days: start again from what comes
+            self._admitted.add(value)
+        return True
 
 
 BOOLEAN = EntryField(None)
@@ -235,6 +248,10 @@ def read_leaf(leaf: bytes | str) -> LedgerRecord:
     return LedgerRecord(version, event_type, moment, subject, document)
 
 
+# json.dumps(sort_keys=True, separators=(",", ":")) without building an encoder per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def parse_leaf(leaf: bytes | str) -> LedgerRecord:
     """Read a leaf into a typed record, checking it against its event type's schema.
 
@@ -249,7 +266,9 @@ def parse_leaf(leaf: bytes | str) -> LedgerRecord:
     re-encoded document equals record.leaf() whenever it equals the leaf (a test compares the
     two on malformed leaves too).
     """
-    raw = leaf.encode("utf-8") if isinstance(leaf, str) else bytes(leaf)
+    # A leaf read from the database is text: it is read and compared as text, which is the
+    # same as comparing its UTF-8 bytes with the (ASCII) re-encoding.
+    raw: bytes | str = leaf if isinstance(leaf, str) else bytes(leaf)
     try:
         document = json.loads(raw)
     except ValueError:
@@ -272,7 +291,8 @@ def parse_leaf(leaf: bytes | str) -> LedgerRecord:
         raise EntryFieldError("a leaf's time is not a real instant") from None
     fields = {k: v for k, v in document.items() if k not in _LEDGER_MEMBERS}
     check_fields(event_type, fields)
-    if json.dumps(document, sort_keys=True, separators=(",", ":")).encode("ascii") != raw:
+    canonical = _CANONICAL.encode(document)
+    if (canonical if isinstance(raw, str) else canonical.encode("ascii")) != raw:
         raise EntryFieldError("the leaf is not in canonical form (RFC 8785)")
     return LedgerRecord(version, event_type, moment, subject, fields)
 

@@ -48,6 +48,7 @@ from core.models import OutboxMessage
 from detection.models import (
     Access,
     Alert,
+    AlertEntry,
     LedgerFact,
     PrivacyOfficer,
     ScanWatermark,
@@ -326,6 +327,7 @@ def bench_scan(
         f"{_count('agencies_case'):,} cases, {_count('agencies_household'):,} households"
     )
     reads, scans = [], []
+    found: set[tuple[int, int]] = set()
     for run in range(1, repeat + 1):
         count, seconds = _plain_read(batch)
         reads.append(count / seconds)
@@ -333,13 +335,17 @@ def bench_scan(
         scanned, scan_seconds, opened, cpu = _scan(batch, run)
         scans.append(scanned / scan_seconds)
         load = os.getloadavg()[0]
+        links = AlertEntry.objects.count()
+        found.add((opened, links))
         say(
             f"run {run}: plain read {count:,} entries in {seconds:.1f} s = {reads[-1]:,.0f}/s; "
             f"scan {scanned:,} entries in {scan_seconds:.1f} s = {scans[-1]:,.0f}/s "
-            f"({opened:,} alerts; this process's CPU {cpu:.1f} s = {scanned / cpu:,.0f} "
-            f"entries per CPU second); ratio {scans[-1] / reads[-1]:.3f}; load average "
-            f"{load:.1f}"
+            f"({opened:,} alerts, {links:,} entries linked; this process's CPU {cpu:.1f} s = "
+            f"{scanned / cpu:,.0f} entries per CPU second); ratio {scans[-1] / reads[-1]:.3f}; "
+            f"load average {load:.1f}"
         )
+    if len(found) > 1:
+        say(f"the runs disagree on what they found (alerts, links): {sorted(found)}")
     read, scan = statistics.median(reads), statistics.median(scans)
     say(
         f"median of {repeat}: scan {scan:,.0f} entries/s, plain read {read:,.0f} entries/s, "

@@ -165,7 +165,7 @@ def restricted(request: Request, ctx: Context) -> bool:
         return True
     if request.person is not None and request.person.protected_on(request.day):
         return True
-    if not request.subject:
+    if not request.subject or not ctx.facts:
         return False
     fact = _latest(ctx.facts.get(nondisclosure_key(request.subject), ()), request.at)
     return bool(
@@ -250,6 +250,8 @@ def explain(request: Request, ctx: Context) -> None:
 
 def _assigned(request: Request, ctx: Context) -> bool:
     assert request.staff is not None
+    if not ctx.facts:  # no assignment change on the ledger: the assignments as they are
+        return request.affair in request.staff.affairs
     facts = ctx.facts.get(assignment_key(request.staff.pseudonym, request.affair), ())
     latest = _latest(facts, request.at)
     if latest is not None:
@@ -367,6 +369,11 @@ def outside_office_hours(moment: dt.datetime, grace: dt.timedelta) -> bool:
     return not (_in_office_hours(local - grace) or _in_office_hours(local + grace))
 
 
+@functools.cache
+def _minutes(n: int) -> dt.timedelta:
+    return dt.timedelta(minutes=n)
+
+
 def behaviour_rules(request: Request, ctx: Context) -> list[str]:
     """The behaviour rules one entry shows on its own (the window rules are separate)."""
     found: list[str] = []
@@ -376,8 +383,7 @@ def behaviour_rules(request: Request, ctx: Context) -> list[str]:
     if request.by_batch or staff is None:
         return found  # a batch query's requests are explained by the batch
     if outside_office_hours(
-        request.local,
-        dt.timedelta(minutes=ctx.config.param("behaviour.off_hours", "grace_minutes")),
+        request.local, _minutes(ctx.config.param("behaviour.off_hours", "grace_minutes"))
     ):
         found.append("behaviour.off_hours")
     if person is None:

@@ -11,15 +11,18 @@ either twice. Entries are read through audit.entries.parse_leaf only.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, FloatField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, Extract
 from django.utils import timezone
@@ -31,8 +34,16 @@ from core.db import insert_rows
 from detection import engine
 from detection.engine import Context, Finding, Request, Seen
 from detection.mail import alert_mails_enqueue
-from detection.models import Access, Alert, AlertEntry, LedgerFact, ScanWatermark, StaffDay
-from detection.rules import RULES, GroupBy
+from detection.models import (
+    Access,
+    Alert,
+    AlertEntry,
+    AlertStatus,
+    LedgerFact,
+    ScanWatermark,
+    StaffDay,
+)
+from detection.rules import RULES, GroupBy, Severity
 from detection.selectors import (
     OfficerBook,
     StaffDirectory,
@@ -94,15 +105,31 @@ class ScanResult:
     busy: bool = False
 
 
+@dataclass
+class Batch:
+    """The entries after a sequence number, read and parsed: how many there were (every
+    type), the last one's number, and the requests and facts among them, in order."""
+
+    after: int
+    count: int
+    last_seq: int
+    requests: list[Request] = field(default_factory=list)
+    facts: list[tuple[int, LedgerRecord]] = field(default_factory=list)
+    unreadable: list[tuple[int, str]] = field(default_factory=list)  # (seq, event type)
+
+
 class ScanSession:
     """What a scan reads once for all its batches: the staff, the rule settings in force, the
     watchlist, the items needing consent, the organisations' codes, and the StaffDay counts
     it has read, which it keeps up to date with what it adds itself (it is their only
     writer, holding the watermark). A change an auditor makes is seen by the next session,
     seconds later. A session that saw a batch fail is not used again.
+
+    With read_ahead, while a full batch is judged, a thread reads and parses the next one
+    (EntryReader); close() ends it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, read_ahead: bool = False) -> None:
         self.directory = staff_directory()
         self.staff_by_id = {s.id: s for s in self.directory.by_pseudonym.values()}
         self.config = rule_config()
@@ -113,9 +140,76 @@ class ScanSession:
         # Whether any fact (batch, consent, assignment, ordinance, 不開示 entry) was ever
         # recorded: without one, no request needs its fact keys looked up.
         self.has_facts = LedgerFact.objects.exists()
+        self.reader = EntryReader() if read_ahead else None
 
     def staff_of(self, staff_id: int | None) -> StaffInfo | None:
         return self.staff_by_id.get(staff_id) if staff_id is not None else None
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+
+
+class EntryReader:
+    """Reads and parses the batch after a given entry in a thread of its own, on a connection
+    of its own, while the scanner judges the current batch: the driver lets go of the
+    interpreter while it waits for PostgreSQL, so the next batch's parsing overlaps this
+    batch's statements (and the reading, the other way round).
+
+    Only an entry's reading moves ahead, never its judging: the batch is taken only by the
+    transaction that holds the watermark at the very entry it was read after, and only when
+    it is full. Integrated entries never change and are numbered without gaps in commit
+    order, so a full batch read a moment earlier is the batch the transaction would read
+    itself; anything else (a shorter batch, another scanner's progress, a failure) is
+    dropped, and the transaction reads as it always did.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detection-reader")
+        self._pending: tuple[int, int, Future[Batch]] | None = None
+        self._started = False  # the pool makes its thread (and connection) on first use
+
+    def start(self, after: int, limit: int, directory: StaffDirectory) -> None:
+        """Begin reading at most `limit` entries after `after`."""
+        self._drop()
+        self._started = True
+        self._pending = (after, limit, self._pool.submit(_read_ahead, after, limit, directory))
+
+    def take(self, after: int, limit: int) -> Batch | None:
+        """The batch read ahead, if it is the full batch of `limit` entries after `after`."""
+        if self._pending is None:
+            return None
+        started_after, started_limit, future = self._pending
+        self._pending = None
+        try:
+            batch = future.result()
+        except Exception:  # the transaction reads the entries itself
+            logger.warning("reading ahead after entry %s failed", started_after, exc_info=True)
+            return None
+        if (started_after, started_limit) != (after, limit) or batch.count < limit:
+            return None
+        return batch
+
+    def _drop(self) -> None:
+        if self._pending is not None:
+            self._pending[2].cancel()
+            self._pending = None
+
+    def close(self) -> None:
+        """Stop reading ahead and close the thread's connection."""
+        self._drop()
+        if self._started:
+            self._pool.submit(connections.close_all)  # in the thread: its own connection
+        self._pool.shutdown(wait=True)
+
+
+def _read_ahead(after: int, limit: int, directory: StaffDirectory) -> Batch:
+    # This thread's own connection, outside any transaction: entries are read as committed.
+    with connection.cursor() as cursor:
+        cursor.execute(_ENTRIES_SQL, [after, limit])
+        rows = cursor.fetchall()
+    return _prepare(after, rows, directory)
 
 
 class StaffDays:
@@ -163,23 +257,50 @@ def scan_run(
     caller that runs many batches read what they share once.
     """
     ScanWatermark.objects.get_or_create(name=name)
-    with transaction.atomic():
+    with _collector_paused(), transaction.atomic():
         watermark = (
             ScanWatermark.objects.select_for_update(skip_locked=True).filter(name=name).first()
         )
         if watermark is None:
             return ScanResult(0, -1, busy=True)
-        with connection.cursor() as cursor:
-            cursor.execute(_ENTRIES_SQL, [watermark.last_seq, max_batch])
-            rows = cursor.fetchall()
-        if not rows:
-            return ScanResult(0, watermark.last_seq)
-        opened, linked = _scan_batch(rows, session or ScanSession())
-        watermark.last_seq = rows[-1][0]
-        watermark.entries += len(rows)
+        after = watermark.last_seq
+        batch = session.reader.take(after, max_batch) if session and session.reader else None
+        if batch is None:
+            with connection.cursor() as cursor:
+                cursor.execute(_ENTRIES_SQL, [after, max_batch])
+                rows = cursor.fetchall()
+            if not rows:
+                return ScanResult(0, after)
+            session = session or ScanSession()
+            batch = _prepare(after, rows, session.directory)
+        assert session is not None  # a batch read ahead comes with its session
+        if session.reader is not None and batch.count == max_batch:
+            session.reader.start(batch.last_seq, max_batch, session.directory)
+        opened, linked = _scan_batch(batch, session)
+        watermark.last_seq = batch.last_seq
+        watermark.entries += batch.count
         watermark.scanned_at = timezone.now()
         watermark.save(update_fields=["last_seq", "entries", "scanned_at"])
-        return ScanResult(len(rows), watermark.last_seq, opened, linked)
+        return ScanResult(batch.count, watermark.last_seq, opened, linked)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for a batch, resuming it after if it ran.
+
+    A batch makes a few hundred thousand objects (rows, records, requests) that live until
+    it ends and form no cycles: the collector would run some hundreds of times meanwhile and
+    scan them again each time (bench scan: 10-30 % of the scanner's CPU). Reference counting
+    frees them as before; anything cyclic waits for the collector's next run, after the batch.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def scan_until_caught_up(
@@ -188,38 +309,47 @@ def scan_until_caught_up(
     """Run scan_run until no entry is left, another scanner holds the watermark, or
     max_seconds have passed (the rest waits for the next run); returns the totals."""
     started = time.monotonic()
-    session = ScanSession()
+    session = ScanSession(read_ahead=connection.vendor == "postgresql")
     total = ScanResult(0, -1)
-    while True:
-        result = scan_run(max_batch=max_batch, name=name, session=session)
-        total = ScanResult(
-            total.scanned + result.scanned,
-            result.last_seq if not result.busy else total.last_seq,
-            total.alerts_opened + result.alerts_opened,
-            total.entries_linked + result.entries_linked,
-            result.busy,
-        )
-        if result.busy or result.scanned < max_batch:
-            return total
-        if time.monotonic() - started > max_seconds:
-            return total
+    try:
+        while True:
+            result = scan_run(max_batch=max_batch, name=name, session=session)
+            total = ScanResult(
+                total.scanned + result.scanned,
+                result.last_seq if not result.busy else total.last_seq,
+                total.alerts_opened + result.alerts_opened,
+                total.entries_linked + result.entries_linked,
+                result.busy,
+            )
+            if result.busy or result.scanned < max_batch:
+                return total
+            if time.monotonic() - started > max_seconds:
+                return total
+    finally:
+        session.close()
 
 
 # --- one batch ----------------------------------------------------------------------------------
 
 
-def _read(rows: Sequence[tuple[int, str, str]]) -> list[tuple[int, LedgerRecord]]:
-    records = []
+def _prepare(after: int, rows: Sequence[tuple[int, str, str]], directory: StaffDirectory) -> Batch:
+    """Read the entries of a batch that some rule reads (parse_leaf) into requests and facts;
+    the others are passed over by their event type."""
+    batch = Batch(after, len(rows), rows[-1][0] if rows else after)
+    requests, facts = batch.requests, batch.facts
     for seq, event_type, leaf in rows:
         if event_type not in _READ_TYPES:
             continue
         try:
-            records.append((seq, parse_leaf(leaf)))
+            record = parse_leaf(leaf)
         except EntryFieldError:
-            # The ledger admits only well-formed entries: this one was changed after the fact,
-            # which audit_verify names. The scanner must not stop at it.
-            logger.error("entry %s does not read back as a %s entry; skipped", seq, event_type)
-    return records
+            batch.unreadable.append((seq, event_type))
+            continue
+        if record.event_type in ACCESS_TYPES:
+            requests.append(_request(seq, record, directory))
+        elif record.event_type in FACT_TYPES:
+            facts.append((seq, record))
+    return batch
 
 
 def _fact_key(record: LedgerRecord) -> str:
@@ -299,15 +429,19 @@ def _context(requests: list[Request], session: ScanSession) -> Context:
         {r.staff.department_id for r in joined if r.staff},
         between=(min(r.at for r in requests), max(r.at for r in requests)),
     )
+    # (person, case reference, department) of every membership read: whether a named case
+    # is among the subject's, in one look-up per request.
+    member_keys = {
+        (person_id, m.reference, m.department_id)
+        for person_id, cases in member_of.items()
+        for m in cases
+    }
     named = {
         (r.staff.institution_id, r.case_ref)
         for r in requests
         if r.staff is not None
         and r.case_ref
-        and not any(
-            m.reference == r.case_ref and m.department_id == r.staff.department_id
-            for m in member_of.get(r.person.id if r.person else 0, ())
-        )
+        and (r.person.id if r.person else 0, r.case_ref, r.staff.department_id) not in member_keys
     }
     return Context(
         directory=session.directory,
@@ -321,9 +455,12 @@ def _context(requests: list[Request], session: ScanSession) -> Context:
     )
 
 
-def _scan_batch(rows: Sequence[tuple[int, str, str]], session: ScanSession) -> tuple[int, int]:
-    records = _read(rows)
-    facts = [(seq, r) for seq, r in records if r.event_type in FACT_TYPES]
+def _scan_batch(batch: Batch, session: ScanSession) -> tuple[int, int]:
+    for seq, event_type in batch.unreadable:
+        # The ledger admits only well-formed entries: this one was changed after the fact,
+        # which audit_verify names. The scanner must not stop at it.
+        logger.error("entry %s does not read back as a %s entry; skipped", seq, event_type)
+    facts = batch.facts
     if facts:
         session.has_facts = True
         LedgerFact.objects.bulk_create(
@@ -336,8 +473,7 @@ def _scan_batch(rows: Sequence[tuple[int, str, str]], session: ScanSession) -> t
             )
             for seq, r in facts
         )
-    directory = session.directory
-    requests = [_request(seq, r, directory) for seq, r in records if r.event_type in ACCESS_TYPES]
+    requests = batch.requests
     if not requests:
         return 0, 0
     _persons(requests)
@@ -345,7 +481,7 @@ def _scan_batch(rows: Sequence[tuple[int, str, str]], session: ScanSession) -> t
     findings = engine.judge(requests, ctx, session.org_codes)
     totals = _observe(requests)
     session.days.update(totals)
-    findings += _window_findings(requests, ctx, session, totals)
+    findings += _window_findings(requests, ctx, session, totals, (batch.after, batch.last_seq))
     return _record(findings)
 
 
@@ -429,7 +565,9 @@ def _seen(qs: QuerySet[Access]) -> list[Seen]:
     """The rows of qs as the window rules see them, times in seconds (computed by PostgreSQL:
     Django's aware timestamp loader runs in Python, and these rows are many)."""
     if connection.vendor == "postgresql":
-        epoch = Cast(Extract("at", "epoch"), FloatField())
+        # Of the UTC time: Extract takes a timestamp in the current time zone (Tokyo), whose
+        # epoch would be nine hours late.
+        epoch = Cast(Extract("at", "epoch", tzinfo=dt.UTC), FloatField())
         return [Seen(*row) for row in qs.annotate(ts=epoch).values_list(*_SEEN)]
     return [
         Seen(seq, at.timestamp(), staff, subject, terminal, restricted)
@@ -444,6 +582,7 @@ def _window_findings(
     ctx: Context,
     session: ScanSession,
     totals: dict[tuple[int, int, dt.date], int],
+    seqs: tuple[int, int],
 ) -> list[Finding]:
     on = ctx.config.on
     candidates = [r for r in requests if r.staff is not None and not r.by_batch]
@@ -461,23 +600,8 @@ def _window_findings(
         reach = max(
             dt.timedelta(minutes=ctx.config.param(c, "window_minutes")) for c in subject_rules
         )
-        # Only subjects queried often enough in the reach can make either rule fire (distinct
-        # staff members are never more than the requests): the rest are not read.
-        least = min(
-            ctx.config.param(c, "min_staff" if c == "behaviour.many_staff" else "min_count")
-            for c in subject_rules
-        )
-        near = Access.objects.filter(at__gte=first - reach, at__lte=last + reach, batch=False)
-        hot = list(
-            near.filter(subject__any_of=sorted(subjects))
-            .values("subject")
-            .annotate(n=Count("seq"))
-            .filter(n__gte=least)
-            .values_list("subject", flat=True)
-        )
         by_subject: dict[str, list[Seen]] = defaultdict(list)
-        qs = near.filter(subject__any_of=hot).order_by("subject", "at", "seq")
-        for seen in _seen(qs) if hot else ():
+        for seen in _subject_rows(ctx, subjects, first - reach, last + reach, seqs):
             by_subject[seen.subject].append(seen)
         if on("behaviour.many_staff"):
             findings += engine.many_staff(by_subject, triggers, ctx, staff_of)
@@ -487,25 +611,138 @@ def _window_findings(
     with_terminal = {r.staff.id for r in candidates if r.terminal and r.staff}
     if on(code) and with_terminal:
         gap = dt.timedelta(minutes=ctx.config.param(code, "gap_minutes"))
-        near = Access.objects.filter(at__gte=first - gap, at__lte=last + gap, batch=False).exclude(
-            terminal=""
-        )
-        # Only accounts seen on two terminals or more in the reach are read.
-        hot_staff = list(
-            near.filter(staff_id__any_of=sorted(with_terminal))
-            .values("staff_id")
-            .annotate(t=Count("terminal", distinct=True))
-            .filter(t__gte=2)
-            .values_list("staff_id", flat=True)
-        )
         by_staff: dict[int, list[Seen]] = defaultdict(list)
-        qs = near.filter(staff_id__any_of=hot_staff).order_by("staff_id", "at", "seq")
-        for seen in _seen(qs) if hot_staff else ():
+        for seen in _terminal_rows(with_terminal, first - gap, last + gap, gap):
             by_staff[seen.staff_id or 0].append(seen)
         findings += engine.multi_terminal(by_staff, triggers, ctx, staff_of)
     if on("behaviour.volume"):
         findings += _volume(ctx, session, totals)
     return findings
+
+
+# Window bounds in SQL are widened by this much, so that the rows they pass are a superset
+# of those the rules (comparing times as float seconds) could count in a window.
+_SLACK = dt.timedelta(seconds=1)
+
+# The rows of each subject that the subject windows (many_staff, repeat_subject) can fire on:
+# at least `least` requests about the subject within `span`, or `least_staff` within
+# `span_staff` (necessary for either rule: distinct staff members, or one staff member's
+# requests, are never more than the requests; both counts in one sort), and a request of
+# this batch among them (a finding needs one). The rules then judge exactly these rows.
+_SUBJECT_ROWS_SQL = """
+WITH near AS (
+    SELECT seq, at, staff_id, subject, terminal, restricted FROM detection_access
+    WHERE at >= %(start)s AND at <= %(end)s AND NOT batch AND subject <> ''
+), counted AS (
+    SELECT subject, seq, staff_id,
+        count(*) OVER (PARTITION BY subject ORDER BY at
+                       RANGE BETWEEN %(span)s PRECEDING AND CURRENT ROW) AS n,
+        count(*) OVER (PARTITION BY subject ORDER BY at
+                       RANGE BETWEEN %(span_staff)s PRECEDING AND CURRENT ROW) AS n_staff
+    FROM near
+), hot AS (
+    SELECT subject FROM counted GROUP BY subject
+    HAVING (max(n) >= %(least)s OR max(n_staff) >= %(least_staff)s)
+       AND bool_or(seq > %(after)s AND seq <= %(last)s AND staff_id IS NOT NULL)
+)
+SELECT n.seq, extract(epoch FROM n.at)::float8, n.staff_id, n.subject, n.terminal, n.restricted
+FROM near n JOIN hot USING (subject)
+ORDER BY n.subject, n.at, n.seq
+"""
+
+# The rows of each account the terminal rule can fire on: two consecutive requests from
+# different terminals within the gap (two from different terminals within it imply such a
+# consecutive pair). Every account asked about has a request of this batch among them.
+_TERMINAL_ROWS_SQL = """
+WITH near AS (
+    SELECT seq, at, staff_id, subject, terminal, restricted FROM detection_access
+    WHERE at >= %(start)s AND at <= %(end)s AND NOT batch AND terminal <> ''
+      AND staff_id = ANY(%(staff)s)
+), paired AS (
+    SELECT staff_id, seq,
+        terminal <> lag(terminal) OVER w AND at - lag(at) OVER w <= %(gap)s AS overlapping
+    FROM near WINDOW w AS (PARTITION BY staff_id ORDER BY at, seq)
+), hot AS (
+    SELECT staff_id FROM paired GROUP BY staff_id HAVING bool_or(overlapping)
+)
+SELECT n.seq, extract(epoch FROM n.at)::float8, n.staff_id, n.subject, n.terminal, n.restricted
+FROM near n JOIN hot USING (staff_id)
+ORDER BY n.staff_id, n.at, n.seq
+"""
+
+_NEVER = 2**31 - 1  # a count no window reaches: the rule is off
+
+
+def _subject_rows(
+    ctx: Context,
+    subjects: set[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    seqs: tuple[int, int],
+) -> list[Seen]:
+    """Requests (not of batch queries) between start and end about the subjects that the
+    subject windows could fire on, by subject, time and sequence number."""
+    config = ctx.config
+    many, repeat = "behaviour.many_staff", "behaviour.repeat_subject"
+    near = Access.objects.filter(at__gte=start, at__lte=end, batch=False)
+    if connection.vendor != "postgresql":
+        # Only subjects queried often enough in the reach can make either rule fire
+        # (distinct staff members are never more than the requests).
+        least = min(
+            config.param(c, "min_staff" if c == many else "min_count")
+            for c in (many, repeat)
+            if config.on(c)
+        )
+        hot = list(
+            near.filter(subject__any_of=sorted(subjects))
+            .values("subject")
+            .annotate(n=Count("seq"))
+            .filter(n__gte=least)
+            .values_list("subject", flat=True)
+        )
+        return _seen(near.filter(subject__any_of=hot).order_by("subject", "at", "seq"))
+    return _seen_sql(
+        _SUBJECT_ROWS_SQL,
+        {
+            "start": start,
+            "end": end,
+            "span": dt.timedelta(minutes=config.param(many, "window_minutes")) + _SLACK,
+            "least": config.param(many, "min_staff") if config.on(many) else _NEVER,
+            "span_staff": dt.timedelta(minutes=config.param(repeat, "window_minutes")) + _SLACK,
+            "least_staff": config.param(repeat, "min_count") if config.on(repeat) else _NEVER,
+            "after": seqs[0],
+            "last": seqs[1],
+        },
+    )
+
+
+def _terminal_rows(
+    staff: set[int], start: dt.datetime, end: dt.datetime, gap: dt.timedelta
+) -> list[Seen]:
+    """Requests with a terminal (not of batch queries) between start and end of the accounts
+    that the terminal rule could fire on, by staff member, time and sequence number."""
+    near = Access.objects.filter(at__gte=start, at__lte=end, batch=False).exclude(terminal="")
+    if connection.vendor != "postgresql":
+        # Only accounts seen on two terminals or more in the reach are read.
+        hot_staff = list(
+            near.filter(staff_id__any_of=sorted(staff))
+            .values("staff_id")
+            .annotate(t=Count("terminal", distinct=True))
+            .filter(t__gte=2)
+            .values_list("staff_id", flat=True)
+        )
+        return _seen(near.filter(staff_id__any_of=hot_staff).order_by("staff_id", "at", "seq"))
+    return _seen_sql(
+        _TERMINAL_ROWS_SQL,
+        {"start": start, "end": end, "staff": sorted(staff), "gap": gap + _SLACK},
+    )
+
+
+def _seen_sql(sql: str, params: dict[str, Any]) -> list[Seen]:
+    """The rows of a statement selecting Seen's columns, times in seconds."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Seen(*row) for row in cursor.fetchall()]
 
 
 def _volume(
@@ -591,6 +828,28 @@ def dedupe_key(finding: Finding) -> str:
     )
 
 
+# The columns of a new alert, in insert_rows' order (_record).
+_ALERT_COLUMNS = (
+    "rule",
+    "family",
+    "severity",
+    "status",
+    "dismiss_reason",
+    "organization",
+    "staff",
+    "staff_pseudonym",
+    "subject",
+    "restricted",
+    "day",
+    "dedupe_key",
+    "first_at",
+    "last_at",
+    "entry_count",
+    "created_at",
+    "updated_at",
+)
+
+
 def _record(findings: list[Finding]) -> tuple[int, int]:
     """Open or extend the alerts of these findings and link their entries; queue the
     immediate mails of newly opened high-severity alerts. Returns (opened, links added)."""
@@ -600,45 +859,58 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
     by_key: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_key[dedupe_key(finding)].append(finding)
-    alerts = {a.dedupe_key: a for a in Alert.objects.filter(dedupe_key__any_of=list(by_key))}
-    counted_before = sum(a.entry_count for a in alerts.values())
-    new: list[Alert] = []
+    alert_ids: dict[str, int] = {}
+    counted_before = 0
+    for key, pk, count in Alert.objects.filter(dedupe_key__any_of=list(by_key)).values_list(
+        "dedupe_key", "pk", "entry_count"
+    ):
+        alert_ids[key] = pk
+        counted_before += count
+    # New alerts as rows (the model's defaults spelled out): the ORM's bulk_create compiles
+    # a placeholder per value, which cost more than the rest of this function.
+    new: list[tuple[str, int | None, bool, bool]] = []  # key, organisation, restricted, high
+    rows: list[tuple[object, ...]] = []
     for key, group in by_key.items():
-        if key in alerts:
+        if key in alert_ids:
             continue
         f = group[0]
         rule = RULES[f.rule]
         ats = [at for g in group for _, at in g.rows]
         per_staff = rule.group_by != GroupBy.SUBJECT
-        alert = Alert(
-            rule=rule.code,
-            family=rule.family,
-            severity=rule.severity,
-            organization_id=f.organization_id,
-            staff_id=f.staff.id if f.staff and per_staff else None,
-            staff_pseudonym=f.staff.pseudonym if f.staff and per_staff else "",
-            subject=f.subject if rule.group_by != GroupBy.STAFF else "",
-            restricted=f.restricted,
-            day=f.day,
-            dedupe_key=key,
-            first_at=min(ats),
-            last_at=max(ats),
-            created_at=now,
-            updated_at=now,
+        new.append((key, f.organization_id, f.restricted, rule.severity == Severity.HIGH))
+        rows.append(
+            (  # choices as their plain values: the driver would write an enum's name
+                rule.code,
+                str(rule.family),
+                str(rule.severity),
+                str(AlertStatus.NEW),
+                "",
+                f.organization_id,
+                f.staff.id if f.staff and per_staff else None,
+                f.staff.pseudonym if f.staff and per_staff else "",
+                f.subject if rule.group_by != GroupBy.STAFF else "",
+                f.restricted,
+                f.day,
+                key,
+                min(ats),
+                max(ats),
+                0,
+                now,
+                now,
+            )
         )
-        new.append(alert)
-        alerts[key] = alert
-    Alert.objects.bulk_create(new)
+    new_ids = insert_rows(Alert, _ALERT_COLUMNS, rows, return_ids=True) if rows else []
+    alert_ids.update((n[0], pk) for n, pk in zip(new, new_ids, strict=True))
     _link(
         {
-            (alerts[key].pk, seq): at
+            (alert_ids[key], seq): at
             for key, group in by_key.items()
             for f in group
             for seq, at in f.rows
         },
         now,
     )
-    touched = sorted(alerts[key].pk for key in by_key)
+    touched = sorted(alert_ids.values())
     # One statement recounts every touched alert from its links (a link is added only once).
     links = AlertEntry.objects.filter(alert_id=OuterRef("pk"))
     Alert.objects.filter(pk__any_of=touched).update(
@@ -648,12 +920,20 @@ def _record(findings: list[Finding]) -> tuple[int, int]:
         updated_at=now,
     )
     counted = Alert.objects.filter(pk__any_of=touched).aggregate(n=Sum("entry_count"))["n"] or 0
-    high = [a.pk for a in new if a.severity == "high"]
+    high = [
+        (pk, org, restricted) for (_, org, restricted, h), pk in zip(new, new_ids, strict=True) if h
+    ]
     if high:
         book = OfficerBook()
-        for alert in Alert.objects.filter(pk__any_of=high).select_related("organization"):
+        # Only alerts that someone is to be told about are read back as models.
+        told = [
+            pk
+            for pk, organization_id, restricted in high
+            if book.officers_for(organization_id=organization_id, restricted=restricted)
+        ]
+        for alert in Alert.objects.filter(pk__any_of=told).select_related("organization"):
             alert_mails_enqueue(alert=alert, book=book)
-    return len(new), counted - counted_before
+    return len(new_ids), counted - counted_before
 
 
 def _link(links: dict[tuple[int, int], dt.datetime], now: dt.datetime) -> None:

@@ -151,6 +151,17 @@ def test_many_clerks_to_one_person_within_the_window_is_one_alert(world):
     assert alert.entry_count == len(sent) and alert.subject and alert.staff_pseudonym == ""
 
 
+def test_four_clerks_exactly_a_window_apart_are_within_it(world):
+    """The window includes its ends (the rows the database passes to the rule are at least
+    those the rule counts)."""
+    star = PersonFactory()
+    for i, s in enumerate(_clerks(world, 4)):
+        request_entry(world, staff=s, person=star, moment=at(10, 20 * i))  # 10:00 ... 11:00
+    scan()
+    [alert] = alerts("behaviour.many_staff")
+    assert alert.entry_count == 4
+
+
 @pytest.mark.parametrize("near", ["three_clerks", "spread_out"])
 def test_fewer_clerks_or_a_longer_span_is_not(world, near):
     star = PersonFactory()
@@ -262,6 +273,15 @@ def test_the_same_person_again_and_again_fires(world):
     assert alert.entry_count == 6
 
 
+def test_six_times_exactly_a_window_apart_fires(world):
+    person = PersonFactory()
+    for i in range(6):
+        request_entry(world, staff=world.clerk, person=person, moment=at(9, 96 * i))  # 8 h
+    scan()
+    [alert] = alerts("behaviour.repeat_subject")
+    assert alert.entry_count == 6
+
+
 def test_five_times_or_spread_over_two_days_is_not(world):
     person, other = PersonFactory(), PersonFactory()
     for i in range(5):
@@ -284,6 +304,19 @@ def test_one_account_on_two_terminals_at_overlapping_times_fires(world):
     scan()
     [alert] = alerts("behaviour.multi_terminal")
     assert alert.entry_count == len(seqs)
+
+
+def test_a_window_finding_keeps_its_entries_times_and_tokyo_day(world):
+    """Late in a Tokyo afternoon (07:00 UTC): the entries are linked at their own times, and
+    the alert is of that day, not of the day nine hours later."""
+    moments = [at(16), at(16, 1), at(16, 2)]
+    for t, m in zip(["T1-1", "T1-1", "REMOTE-77"], moments, strict=True):
+        request_entry(world, staff=world.clerk, person=PersonFactory(), terminal=t, moment=m)
+    scan()
+    [alert] = alerts("behaviour.multi_terminal")
+    assert alert.day == OFFICE.date()
+    assert (alert.first_at, alert.last_at) == (moments[0], moments[-1])
+    assert sorted(alert.entries.values_list("at", flat=True)) == moments
 
 
 def test_a_new_terminal_long_after_the_last_is_not(world):

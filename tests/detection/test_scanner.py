@@ -100,16 +100,36 @@ def test_a_crash_mid_batch_leaves_nothing_and_the_rerun_finds_everything(world, 
     assert after_restart == _rescanned()
 
 
+def _crowd(world, n):
+    """n night requests of four clerks of one department on two terminals, every third about
+    one person: off hours, bursts and shared terminals in one traffic; integrated."""
+    staff = [clerk(world, department=world.clerk.department) for _ in range(4)]
+    star = PersonFactory()
+    for i in range(n):
+        request_entry(
+            world,
+            staff=staff[i % 4],
+            person=star if i % 3 == 0 else PersonFactory(),
+            moment=at(22, i),
+            terminal=f"T{i % 2}",
+        )
+    while ledger_integrate().integrated:
+        pass
+
+
+def _forget():
+    """Empty what scans write (not the watermarks), to scan the same entries again."""
+    from detection.models import StaffDay
+
+    for model in (Alert, Access, StaffDay, OutboxMessage):
+        model.objects.all().delete()
+
+
 def _rescanned():
     """Scan the whole ledger again from the start under another watermark name, and describe
     the alerts that scan would have made (then undo it)."""
     sid = transaction.savepoint()
-    Alert.objects.all().delete()
-    Access.objects.all().delete()
-    from detection.models import StaffDay
-
-    StaffDay.objects.all().delete()
-    OutboxMessage.objects.all().delete()
+    _forget()
     scan_until_caught_up(name="control")
     state = _state()
     transaction.savepoint_rollback(sid)
@@ -163,18 +183,7 @@ def test_two_scanners_at_once_neither_lose_nor_repeat(world, monkeypatch):
     """Two scanners (threads, each its own connection) race over the same entries: one holds
     the watermark, the other finds it locked and leaves; looping until caught up, together
     they make exactly the alerts one scanner makes."""
-    staff = [clerk(world, department=world.clerk.department) for _ in range(4)]
-    star = PersonFactory()
-    for i in range(40):
-        request_entry(
-            world,
-            staff=staff[i % 4],
-            person=star if i % 3 == 0 else PersonFactory(),
-            moment=at(22, i),
-            terminal=f"T{i % 2}",
-        )
-    while ledger_integrate().integrated:
-        pass
+    _crowd(world, n=40)
     original = scanner._scan_batch
 
     def slow(rows, directory):
@@ -207,12 +216,50 @@ def test_two_scanners_at_once_neither_lose_nor_repeat(world, monkeypatch):
     together = _state()
     assert together[2] == 40
     # The same entries scanned by one scanner, from the start, under another name.
-    Alert.objects.all().delete()
-    Access.objects.all().delete()
-    from detection.models import StaffDay
-
-    StaffDay.objects.all().delete()
-    OutboxMessage.objects.all().delete()
+    _forget()
     monkeypatch.setattr(scanner, "_scan_batch", original)
     scan_until_caught_up(name="control", max_batch=7)
     assert _state() == together
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_batches_read_ahead_are_the_batches_the_transaction_would_read(world, monkeypatch):
+    """With a backlog, the next batch is read and parsed in a thread while one is judged; the
+    alerts, links and observations are those of scanning batch by batch without it."""
+    _crowd(world, n=23)
+    taken = []
+    original_take = scanner.EntryReader.take
+
+    def take(self, after, limit):
+        batch = original_take(self, after, limit)
+        taken.append(batch is not None)
+        return batch
+
+    monkeypatch.setattr(scanner.EntryReader, "take", take)
+    try:
+        scan_until_caught_up(max_batch=5)
+        assert any(taken)  # full batches came from the thread (a short last one never does)
+        ahead = _state()
+        assert ahead[2] == 23
+        _forget()
+        while scan_run(max_batch=5, name="control").scanned:
+            pass
+        assert _state() == ahead
+    finally:
+        connection.close()
+
+
+def test_the_collector_runs_again_after_a_batch_even_one_that_failed(world, monkeypatch):
+    import gc
+
+    _traffic(world, n=2)
+
+    def crash(findings):
+        assert not gc.isenabled()  # paused while the batch is judged
+        raise OperationalError("worker killed")
+
+    monkeypatch.setattr(scanner, "_record", crash)
+    with pytest.raises(OperationalError):
+        scan_run()
+    assert gc.isenabled()
