@@ -275,8 +275,11 @@ def subtree_hashes(pieces: Iterable[Range]) -> dict[Range, bytes]:
 # own included). Every writing transaction of this database below the horizon has committed or
 # aborted, so none of its intake rows can still appear: taking rows below the horizon never
 # skips a slow writer. Only this database counts (pg_stat_activity), so a long transaction
-# elsewhere in the cluster does not hold the sequencer back. backend_xid is 32 bits; it is
-# widened to 64 against the snapshot's xmax, allowing for ids on either side of it.
+# elsewhere in the cluster does not hold the sequencer back, and only client backends, which
+# alone write intake rows: an autovacuum worker's ANALYZE takes a transaction id too, and
+# counting it held back every writer's rows for as long as it ran (seconds on a large table).
+# backend_xid is 32 bits; it is widened to 64 against the snapshot's xmax, allowing for ids on
+# either side of it.
 _HORIZON_SQL = """
 WITH s AS (SELECT pg_stat_clear_snapshot(),
                   pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS nx,
@@ -287,7 +290,7 @@ SELECT COALESCE(
     GREATEST(MAX(s.nx), MAX(s.own) + 1))
 FROM s LEFT JOIN pg_stat_activity a
   ON a.datname = current_database() AND a.backend_xid IS NOT NULL
- AND a.pid <> pg_backend_pid()
+ AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
 """
 
 
