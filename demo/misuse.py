@@ -160,9 +160,38 @@ def inject_misuse(world: World, sender: Sender, days: list[dt.date], per_kind: i
     inject("closed_case", closed_case)
 
     def no_case() -> bool:
+        # Someone no open case explains for the affair: neither a member of an open case of
+        # that affair (any department's, to be sure) nor of a member's household.
         clerk = rng.choice(world.clerks)
+        affair_id = rng.choice(sorted(clerk.affair_ids))
+        when = office_time(rng.choice(working), rng)
+        members = {
+            p
+            for cases in world.cases.values()
+            for c in cases
+            if c.affair_id == affair_id and c.is_open_at(when)
+            for p in (world.members.get(c.pk) or [c.applicant_id])
+        }
+        households = {
+            world.persons[p].household_id
+            for p in members
+            if p in world.persons and world.persons[p].household_id is not None
+        }
+        explained = members | set(
+            Person.objects.filter(household_id__in=households).values_list("pk", flat=True)
+        )
         org = clerk.staff.institution.organization_id
-        return caseless(clerk, [p for (o, p) in world.addressee if o == org], "no_case")
+        people = sorted(p for (o, p) in world.addressee if o == org and p not in explained)
+        if not people:
+            return False
+        return sender.send(
+            clerk,
+            affair_id=affair_id,
+            person_id=rng.choice(people),
+            when=when,
+            case=None,
+            kind="no_case",
+        )
 
     inject("no_case", no_case)
 
