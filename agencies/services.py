@@ -244,6 +244,28 @@ def consent_withdraw(*, consent: Consent, actor: str, now: dt.datetime | None = 
     return consent
 
 
+def record_assignment(
+    event_type: str,
+    *,
+    staff: StaffMember,
+    affair: Affair,
+    actor: str,
+    moment: dt.datetime | None = None,
+) -> None:
+    """The ledger entry of an assignment granted or ended (assignment.granted / .ended), in
+    the caller's transaction, at moment (now by default)."""
+    record_change(
+        event_type=event_type,
+        fields={
+            "institution": staff.institution.code,
+            "staff": staff.audit_pseudonym,
+            "affair": affair.code,
+            "actor": actor,
+        },
+        moment=moment,
+    )
+
+
 @transaction.atomic
 def assignment_grant(*, staff: StaffMember, affair: Affair, actor: str) -> bool:
     """Assign a staff member to an affair (担当事務); False if already assigned. Recorded
@@ -251,15 +273,7 @@ def assignment_grant(*, staff: StaffMember, affair: Affair, actor: str) -> bool:
     if staff.assigned_affairs.filter(pk=affair.pk).exists():
         return False
     staff.assigned_affairs.add(affair)
-    record_change(
-        event_type=ASSIGNMENT_GRANTED,
-        fields={
-            "institution": staff.institution.code,
-            "staff": staff.audit_pseudonym,
-            "affair": affair.code,
-            "actor": actor,
-        },
-    )
+    record_assignment(ASSIGNMENT_GRANTED, staff=staff, affair=affair, actor=actor)
     return True
 
 
@@ -270,15 +284,7 @@ def assignment_end(*, staff: StaffMember, affair: Affair, actor: str) -> bool:
     if not staff.assigned_affairs.filter(pk=affair.pk).exists():
         return False
     staff.assigned_affairs.remove(affair)
-    record_change(
-        event_type=ASSIGNMENT_ENDED,
-        fields={
-            "institution": staff.institution.code,
-            "staff": staff.audit_pseudonym,
-            "affair": affair.code,
-            "actor": actor,
-        },
-    )
+    record_assignment(ASSIGNMENT_ENDED, staff=staff, affair=affair, actor=actor)
     return True
 
 

@@ -76,6 +76,7 @@ from agencies.services import (
     agency_system_create,
     operator_credential_issue,
     persons_bulk_create,
+    record_assignment,
     seal_my_number_fields,
 )
 from agencies.tokens import derive_institution_token
@@ -801,14 +802,11 @@ class Loader:
         # of the world's epoch.
         for _user, staff, affairs in pending:
             for affair in affairs:
-                record_change(
-                    event_type=ASSIGNMENT_GRANTED,
-                    fields={
-                        "institution": staff.institution.code,
-                        "staff": staff.audit_pseudonym,
-                        "affair": affair.code,
-                        "actor": "system",
-                    },
+                record_assignment(
+                    ASSIGNMENT_GRANTED,
+                    staff=staff,
+                    affair=affair,
+                    actor="system",
                     moment=self.epoch,
                 )
 
